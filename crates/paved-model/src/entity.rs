@@ -1,0 +1,260 @@
+//! The entity envelope, relations, and the stitched ("final") form the catalog serves.
+
+use crate::diagnostic::Diagnostic;
+use crate::entity_ref::{DEFAULT_NAMESPACE, EntityRef};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+/// Annotations paved sets on every ingested entity, as Backstage does.
+pub mod annotation {
+    pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
+    pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
+    pub const ORPHAN: &str = "backstage.io/orphan";
+    pub const SOURCE_LOCATION: &str = "backstage.io/source-location";
+}
+
+/// The `status.items[].type` Backstage uses for processing errors.
+pub const PROCESSING_STATUS_TYPE: &str = "backstage.io/catalog-processing";
+
+/// An entity: Backstage's envelope (`apiVersion`, `kind`, `metadata`, `spec`, …) kept as a JSON
+/// object so that fields paved does not know round-trip unchanged. Build one from a validated
+/// value; the accessors then never fail.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Entity(Map<String, Value>);
+
+impl Entity {
+    /// Wraps a JSON object. Callers validate first (`validation::validate_entity`); the accessors
+    /// return empty strings for missing fields rather than panicking.
+    pub fn from_object(object: Map<String, Value>) -> Self {
+        Entity(object)
+    }
+
+    pub fn from_value(value: Value) -> Option<Self> {
+        match value {
+            Value::Object(map) => Some(Entity(map)),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    pub fn as_object_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.0
+    }
+
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.0.get("apiVersion").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn kind(&self) -> &str {
+        self.0.get("kind").and_then(Value::as_str).unwrap_or("")
+    }
+
+    pub fn metadata(&self) -> Option<&Map<String, Value>> {
+        self.0.get("metadata").and_then(Value::as_object)
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        let metadata = self.0.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+        if !metadata.is_object() {
+            *metadata = Value::Object(Map::new());
+        }
+        metadata.as_object_mut().expect("metadata was just made an object")
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata_str("name").unwrap_or("")
+    }
+
+    /// The namespace, `default` when the entity leaves it out.
+    pub fn namespace(&self) -> &str {
+        self.metadata_str("namespace").unwrap_or(DEFAULT_NAMESPACE)
+    }
+
+    pub fn metadata_str(&self, key: &str) -> Option<&str> {
+        self.metadata()?.get(key)?.as_str()
+    }
+
+    pub fn spec(&self) -> Option<&Map<String, Value>> {
+        self.0.get("spec").and_then(Value::as_object)
+    }
+
+    pub fn spec_str(&self, key: &str) -> Option<&str> {
+        self.spec()?.get(key)?.as_str()
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.metadata()?.get("annotations")?.as_object()?.get(key)?.as_str()
+    }
+
+    pub fn set_annotation(&mut self, key: &str, value: &str) {
+        let metadata = self.metadata_mut();
+        let annotations =
+            metadata.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(map) = annotations {
+            map.insert(key.to_string(), Value::String(value.to_string()));
+        }
+    }
+
+    pub fn remove_annotation(&mut self, key: &str) {
+        if let Some(Value::Object(map)) = self.metadata_mut().get_mut("annotations") {
+            map.remove(key);
+        }
+    }
+
+    pub fn entity_ref(&self) -> EntityRef {
+        EntityRef::new(self.kind(), self.namespace(), self.name())
+    }
+}
+
+/// A relation as it appears in a stitched entity: `{"type": "ownedBy", "targetRef": "group:default/a"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relation {
+    #[serde(rename = "type")]
+    pub relation_type: String,
+    pub target_ref: EntityRef,
+}
+
+/// A relation emitted while processing one entity. Processing emits both directions
+/// (`A ownedBy G` and `G ownerOf A`), so stitching an entity only needs the rows whose
+/// `source` is that entity.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmittedRelation {
+    pub source: EntityRef,
+    #[serde(rename = "type")]
+    pub relation_type: String,
+    pub target: EntityRef,
+}
+
+/// Where a document starts in its file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcePosition {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// An entity that passed validation, ready to be stored: the entity with defaults applied, the
+/// relations it emits, and the warnings found on the way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessedEntity {
+    pub entity_ref: EntityRef,
+    pub entity: Entity,
+    pub relations: Vec<EmittedRelation>,
+    pub source: SourcePosition,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Builds the entity the catalog serves: the processed entity plus its relations (sorted and
+/// de-duplicated), `metadata.uid`, `metadata.generation`, `metadata.etag` (a hash of everything
+/// else) and the processing errors as `status.items`.
+pub fn stitch(
+    processed: &Entity,
+    uid: &str,
+    generation: u64,
+    mut relations: Vec<Relation>,
+    errors: &[Diagnostic],
+) -> Value {
+    relations.sort();
+    relations.dedup();
+    let mut object = processed.as_object().clone();
+    object.remove("relations");
+    object.remove("status");
+    {
+        let metadata = object
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut();
+        if let Some(metadata) = metadata {
+            metadata.remove("etag");
+            if !metadata.contains_key("namespace") {
+                metadata.insert("namespace".into(), Value::String(DEFAULT_NAMESPACE.into()));
+            }
+            metadata.insert("uid".into(), Value::String(uid.to_string()));
+            metadata.insert("generation".into(), Value::from(generation));
+        }
+    }
+    object.insert(
+        "relations".into(),
+        serde_json::to_value(&relations).expect("relations serialize"),
+    );
+    if !errors.is_empty() {
+        object.insert("status".into(), json!({ "items": status_items(errors) }));
+    }
+    let etag = etag_of(&object);
+    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+        metadata.insert("etag".into(), Value::String(etag));
+    }
+    Value::Object(object)
+}
+
+/// Backstage's `status.items` for processing errors, with paved's location detail added to
+/// the serialized error.
+pub fn status_items(errors: &[Diagnostic]) -> Vec<Value> {
+    errors
+        .iter()
+        .map(|d| {
+            let level = if d.is_error() { "error" } else { "warning" };
+            json!({
+                "type": PROCESSING_STATUS_TYPE,
+                "level": level,
+                "message": format!("InputError: {}", d),
+                "error": {
+                    "name": "InputError",
+                    "message": d.to_string(),
+                    "file": d.file,
+                    "line": d.line,
+                    "column": d.column,
+                    "field": d.field,
+                },
+            })
+        })
+        .collect()
+}
+
+/// A short content hash used as `metadata.etag` and to skip writes of unchanged entities.
+pub fn etag_of(object: &Map<String, Value>) -> String {
+    let bytes = serde_json::to_vec(object).expect("json serializes");
+    content_hash(&bytes)
+}
+
+pub fn content_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    hex::encode(&digest[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stitch_adds_identity_relations_and_status() {
+        let entity = Entity::from_value(json!({
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Component",
+            "metadata": {"name": "web"},
+            "spec": {"type": "service", "owner": "team-a", "lifecycle": "production"}
+        }))
+        .unwrap();
+        let owner = EntityRef::parse_full("group:default/team-a").unwrap();
+        let rel = Relation { relation_type: "ownedBy".into(), target_ref: owner };
+        let out = stitch(&entity, "u-1", 1, vec![rel.clone(), rel], &[Diagnostic::error("x")]);
+        assert_eq!(out["metadata"]["namespace"], "default");
+        assert_eq!(out["metadata"]["uid"], "u-1");
+        assert_eq!(out["relations"], json!([{"type": "ownedBy", "targetRef": "group:default/team-a"}]));
+        assert_eq!(out["status"]["items"][0]["type"], PROCESSING_STATUS_TYPE);
+        let etag = out["metadata"]["etag"].as_str().unwrap().to_string();
+        let again = stitch(&entity, "u-1", 1, vec![], &[]);
+        assert_ne!(again["metadata"]["etag"].as_str().unwrap(), etag);
+    }
+}
