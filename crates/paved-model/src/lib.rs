@@ -8,6 +8,7 @@
 pub mod diagnostic;
 pub mod entity;
 pub mod entity_ref;
+pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use entity::{EmittedRelation, Entity, ProcessedEntity, Relation, SourcePosition};
