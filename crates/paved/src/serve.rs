@@ -1,0 +1,284 @@
+//! `paved serve`: builds the configuration, opens the store, starts the catalog and serves
+//! HTTP until Ctrl-C or SIGTERM.
+
+use crate::config::{Config, ConfigSources, FlagOverrides, LocationConfig, LocationType};
+use crate::{ConfigArgs, ServeArgs};
+use anyhow::{Context, bail};
+use paved_catalog::{CatalogService, CatalogSettings};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The demo organisation's catalog, written to `<data_dir>/demo/` by `--demo`.
+#[derive(rust_embed::RustEmbed)]
+#[folder = "demo/"]
+struct DemoCatalog;
+
+/// Builds the layered configuration from the flags, the process environment and the file.
+pub fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
+    let mut flags = FlagOverrides {
+        bind: args.bind,
+        port: args.port,
+        data_dir: args.data_dir.clone(),
+        database_url: args.database.clone(),
+        ..Default::default()
+    };
+    for value in &args.locations {
+        let location = location_from_argument(value)?;
+        if location.kind == LocationType::File {
+            flags
+                .allowed_roots
+                .push(folder_of(Path::new(&location.target)));
+        }
+        flags.locations.push(location);
+    }
+    let sources = ConfigSources {
+        explicit_file: args.config.clone(),
+        implicit_file: Some(PathBuf::from("paved.yaml")),
+        env: std::env::vars().collect(),
+        flags,
+    };
+    Ok(Config::load(&sources)?)
+}
+
+/// `--location` values: anything with a scheme or `git@` is a `url`; otherwise it must be an
+/// existing path, registered as `file` with its absolute path.
+fn location_from_argument(value: &str) -> anyhow::Result<LocationConfig> {
+    if value.contains("://") || value.starts_with("git@") {
+        return Ok(LocationConfig {
+            kind: LocationType::Url,
+            target: value.to_owned(),
+            rules: None,
+        });
+    }
+    let path = Path::new(value);
+    if !path.exists() {
+        bail!("--location {value}: no such file or folder (give an existing path or a URL)");
+    }
+    let absolute = std::path::absolute(path)
+        .with_context(|| format!("--location {value}: cannot resolve the path"))?;
+    Ok(LocationConfig {
+        kind: LocationType::File,
+        target: absolute.display().to_string(),
+        rules: None,
+    })
+}
+
+/// The folder a file location may read from: the folder itself, or a file's parent.
+fn folder_of(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/"))
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = load_config(&args.config)?;
+    if args.print_config {
+        print!("{}", config.to_redacted_yaml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tokens = config.resolve_tokens()?;
+    let bind = config.server.bind;
+    if !bind.is_loopback() && tokens.is_empty() {
+        bail!(
+            "refusing to listen on {bind}: it is not a loopback address and no API tokens are \
+             configured, so anyone who can reach it could change the catalog. Configure \
+             `auth.tokens` in paved.yaml (for example `auth: {{tokens: [{{name: ci, token_file: \
+             /run/secrets/paved-token}}]}}`, or `sha256:` with the hex SHA-256 of the token), \
+             or listen on 127.0.0.1"
+        );
+    }
+    init_logging(&config)?;
+
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data folder {}",
+            config.data_dir.display()
+        )
+    })?;
+    if args.demo {
+        let catalog_file = write_demo(&config.data_dir)?;
+        config.catalog.allowed_roots.push(folder_of(&catalog_file));
+        config.catalog.locations.push(LocationConfig {
+            kind: LocationType::File,
+            target: catalog_file.display().to_string(),
+            rules: None,
+        });
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, tokens))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives),
+        _ => EnvFilter::try_new(&config.log.level),
+    }
+    .with_context(|| format!("invalid log.level '{}'", config.log.level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless; ignore it.
+    let _ = match config.log.format {
+        crate::config::LogFormat::Text => builder.try_init(),
+        crate::config::LogFormat::Json => builder.json().try_init(),
+    };
+    Ok(())
+}
+
+/// Writes the embedded demo catalog under `<data_dir>/demo/` (replacing what an older
+/// version wrote) and returns its root `catalog-info.yaml`.
+fn write_demo(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let root =
+        std::path::absolute(data_dir.join("demo")).context("cannot resolve the data folder")?;
+    for name in DemoCatalog::iter() {
+        let Some(file) = DemoCatalog::get(&name) else {
+            continue;
+        };
+        // Only the catalog's YAML is needed at run time (the folder may hold helper scripts).
+        if !matches!(
+            Path::new(name.as_ref())
+                .extension()
+                .and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            continue;
+        }
+        let target = root.join(name.as_ref());
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&target, file.data.as_ref())
+            .with_context(|| format!("cannot write {}", target.display()))?;
+    }
+    let catalog_file = root.join("catalog-info.yaml");
+    if !catalog_file.is_file() {
+        bail!("this build has no demo catalog (demo/catalog-info.yaml is missing)");
+    }
+    Ok(catalog_file)
+}
+
+fn catalog_settings(config: &Config) -> CatalogSettings {
+    let mut settings = CatalogSettings::new(config.data_dir.clone());
+    let mut roots = config.catalog.allowed_roots.clone();
+    // The folders of configured file locations are readable without listing them again.
+    for location in &config.catalog.locations {
+        if location.kind == LocationType::File {
+            roots.push(folder_of(Path::new(&location.target)));
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    settings.allowed_roots = roots;
+    settings.refresh_interval = config.catalog.refresh_interval.0;
+    settings.git_timeout = config.catalog.git.timeout.0;
+    settings.git_max_bytes = config.catalog.git.max_bytes;
+    settings.max_file_bytes = usize::try_from(config.catalog.max_file_bytes).unwrap_or(usize::MAX);
+    settings
+}
+
+async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> anyhow::Result<()> {
+    let database_url = config.database_url();
+    let store = paved_store::connect(&database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            crate::config::redact_url(&database_url)
+        )
+    })?;
+    let catalog = Arc::new(CatalogService::new(store, catalog_settings(&config)));
+
+    let listener = tokio::net::TcpListener::bind((config.server.bind, config.server.port))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}:{}",
+                config.server.bind, config.server.port
+            )
+        })?;
+    let address = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+
+    // WIRING PENDING (paved-catalog): register `config.catalog.locations` with
+    // `catalog.register_config_locations(…)` and start `catalog.spawn_refresh_loop()`.
+    // WIRING PENDING (paved-server): install the metrics recorder, build `AppState` with
+    // `catalog` and `tokens`, and `paved_server::serve(listener, router, shutdown_signal())`.
+    let _ = (&catalog, &tokens);
+
+    // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
+    println!("paved listening on http://{address}");
+    tracing::info!(%address, backend = catalog.backend(), "paved listening on http://{address}");
+    drop(listener);
+    bail!("the HTTP server is not wired into this build yet")
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
+#[allow(dead_code)]
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_arguments_are_classified() {
+        let url = location_from_argument("https://git.example/org/repo.git").expect("url");
+        assert_eq!(url.kind, LocationType::Url);
+        assert_eq!(
+            location_from_argument("git@git.example:org/repo.git")
+                .expect("ssh")
+                .kind,
+            LocationType::Url
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("catalog-info.yaml");
+        std::fs::write(&file, "").expect("write");
+        let local = location_from_argument(&file.display().to_string()).expect("file");
+        assert_eq!(
+            (local.kind, PathBuf::from(&local.target)),
+            (LocationType::File, file.clone())
+        );
+        assert_eq!(folder_of(&file), dir.path());
+        let err = location_from_argument("./no/such/catalog.yaml").expect_err("missing");
+        assert!(err.to_string().contains("no such file"), "{err}");
+    }
+
+    #[test]
+    fn demo_is_written_to_the_data_dir() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let catalog_file = write_demo(dir.path()).expect("demo written");
+        assert_eq!(catalog_file, dir.path().join("demo/catalog-info.yaml"));
+        assert!(catalog_file.is_file());
+    }
+}

@@ -1,0 +1,447 @@
+//! The real `paved` binary, run as a user would: exit codes, messages, configuration layering,
+//! offline validation, and a server driven by the `paved catalog` client.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `paved` with a clean environment (no `PAVED_*` from the caller) in `cwd`, so a stray
+/// `./paved.yaml` or variable cannot change what a test sees.
+fn paved(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_paved"));
+    command.current_dir(cwd);
+    for (name, _) in std::env::vars() {
+        if name.starts_with("PAVED_") || name == "RUST_LOG" {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("paved runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(path, text).expect("write file");
+}
+
+#[test]
+fn help_and_version() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, _) = run(paved(dir.path()).arg("--help"));
+    assert_eq!(code, 0);
+    for command in ["serve", "validate", "catalog", "config"] {
+        assert!(stdout.contains(command), "--help lists {command}: {stdout}");
+    }
+    let (code, stdout, _) = run(paved(dir.path()).args(["serve", "--help"]));
+    assert_eq!(code, 0);
+    for flag in [
+        "--port",
+        "--bind",
+        "--data-dir",
+        "--database",
+        "--config",
+        "--location",
+        "--demo",
+    ] {
+        assert!(stdout.contains(flag), "serve --help lists {flag}: {stdout}");
+    }
+    let (code, stdout, _) = run(paved(dir.path()).args(["catalog", "list", "--help"]));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--server"), "{stdout}");
+    let (code, stdout, _) = run(paved(dir.path()).arg("--version"));
+    assert_eq!(
+        (code, stdout.trim()),
+        (0, concat!("paved ", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(paved(dir.path()).arg("frobnicate"));
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = run(paved(dir.path()).args(["serve", "--port", "not-a-port"]));
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = run(paved(dir.path()).arg("validate"));
+    assert_eq!(code, 2, "{stderr}");
+}
+
+const GOOD_COMPONENT: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: checkout
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+";
+
+/// An unknown root field on line 5: Backstage refuses it, and so must `validate`.
+const BAD_COMPONENT: &str = "\
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments
+colour: red
+spec:
+  type: service
+  lifecycle: production
+  owner: team-a
+";
+
+#[test]
+fn validate_reports_file_line_column_and_exits_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(&dir.path().join("catalog/good.yaml"), GOOD_COMPONENT);
+    write(&dir.path().join("catalog/bad.yaml"), BAD_COMPONENT);
+
+    let (code, stdout, stderr) = run(paved(dir.path()).args(["validate", "catalog"]));
+    assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with("catalog/bad.yaml:5:1: error: unknown top-level field"),
+        "{stdout}"
+    );
+    assert!(lines[0].ends_with("(at colour)"), "{stdout}");
+    assert_eq!(lines[1], "2 files checked: 1 error, 0 warnings");
+
+    let (code, stdout, stderr) = run(paved(dir.path()).args(["validate", "catalog/good.yaml"]));
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "1 file checked: 0 errors, 0 warnings\n"),
+        "{stderr}"
+    );
+
+    let (code, stdout, _) =
+        run(paved(dir.path()).args(["validate", "catalog/*.yaml", "--format", "json"]));
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"files": 2, "errors": 1, "warnings": 0})
+    );
+    assert_eq!(report["files"][0]["file"], "catalog/bad.yaml");
+    assert_eq!(report["files"][0]["valid"], false);
+    let diagnostic = &report["files"][0]["diagnostics"][0];
+    assert_eq!(
+        (
+            &diagnostic["line"],
+            &diagnostic["column"],
+            &diagnostic["field"]
+        ),
+        (
+            &serde_json::json!(5),
+            &serde_json::json!(1),
+            &serde_json::json!("colour")
+        )
+    );
+    assert_eq!(report["files"][1]["valid"], true);
+}
+
+#[test]
+fn validate_of_a_missing_path_is_a_user_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) = run(paved(dir.path()).args(["validate", "nowhere.yaml"]));
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert_eq!(stderr, "error: nowhere.yaml: no such file or folder\n");
+}
+
+#[test]
+fn unknown_configuration_key_names_the_key_and_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        &dir.path().join("paved.yaml"),
+        "server:\n  port: 8000\n  prot: 8001\n",
+    );
+    let (code, _, stderr) = run(paved(dir.path()).args(["config", "show"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: paved.yaml:3:3: unknown configuration key `prot`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("unknown configuration key `prot`"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) =
+        run(paved(dir.path()).args(["config", "show", "--config", "missing.yaml"]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("cannot read configuration file missing.yaml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn environment_overrides_file_and_flags_override_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        &dir.path().join("paved.yaml"),
+        "server:\n  port: 8000\ncatalog:\n  refresh_interval: 10m\n",
+    );
+    let (code, stdout, stderr) = run(paved(dir.path()).args(["config", "show"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("port: 8000"), "{stdout}");
+    assert!(stdout.contains("refresh_interval: 10m"), "{stdout}");
+
+    let (code, stdout, stderr) = run(paved(dir.path())
+        .args(["config", "show"])
+        .env("PAVED_SERVER__PORT", "8080")
+        .env("PAVED_CATALOG__REFRESH_INTERVAL", "60s"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("port: 8080"), "{stdout}");
+    assert!(stdout.contains("refresh_interval: 1m"), "{stdout}");
+
+    let (code, stdout, stderr) = run(paved(dir.path())
+        .args(["serve", "--print-config", "--port", "9090"])
+        .env("PAVED_SERVER__PORT", "8080"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("port: 9090"), "{stdout}");
+
+    let (code, _, stderr) = run(paved(dir.path())
+        .args(["config", "show"])
+        .env("PAVED_SERVR__PORT", "1"));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(
+            "unknown configuration key `servr` in environment variable PAVED_SERVR__PORT"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn config_show_hides_secrets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) = run(paved(dir.path())
+        .args(["config", "show"])
+        .env("PAVED_DATABASE__URL", "postgres://paved:hunter2@db/paved"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    assert!(stdout.contains("postgres://paved:***@db/paved"), "{stdout}");
+}
+
+#[test]
+fn config_docs_print_the_reference() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, _) = run(paved(dir.path()).args(["config", "docs"]));
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md"),
+    )
+    .expect("docs/configuration.md exists");
+    assert_eq!(stdout, committed);
+}
+
+#[test]
+fn non_loopback_bind_without_tokens_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, stdout, stderr) =
+        run(paved(dir.path()).args(["serve", "--bind", "0.0.0.0", "--data-dir", "data"]));
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(
+        stderr.starts_with("error: refusing to listen on 0.0.0.0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`auth.tokens`"), "{stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is created before the refusal"
+    );
+}
+
+// ---- end to end --------------------------------------------------------------------------
+
+/// A running `paved serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `paved serve --port 0` and reads the address it prints, then waits for `/readyz`.
+fn start_server(cwd: &Path, extra_args: &[&str]) -> Server {
+    let mut child = paved(cwd)
+        .args(["serve", "--port", "0", "--data-dir", "data"])
+        .args(extra_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("paved serve starts");
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut first_line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first_line)
+        .expect("reads the address line");
+    let url = first_line
+        .trim()
+        .strip_prefix("paved listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
+        .to_owned();
+    let server = Server { child, url };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some((200, _)) = http_get(&server.url, "/readyz") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/readyz never answered 200");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+/// A minimal HTTP/1.0 GET: status and body (the tests need no HTTP client of their own).
+fn http_get(base: &str, path: &str) -> Option<(u16, String)> {
+    let address = base.strip_prefix("http://")?;
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn catalog_folder(root: &Path) -> PathBuf {
+    let folder = root.join("catalog");
+    write(
+        &folder.join("catalog-info.yaml"),
+        &format!(
+            "{GOOD_COMPONENT}---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  \
+             name: team-a\nspec:\n  type: team\n  children: []\n"
+        ),
+    );
+    write(
+        &folder.join("more/api.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: checkout-api\nspec:\n  \
+         type: openapi\n  lifecycle: production\n  owner: team-a\n  definition: 'openapi: 3.0.0'\n",
+    );
+    folder
+}
+
+#[test]
+fn serve_and_drive_it_with_the_catalog_client() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = catalog_folder(dir.path());
+    let location = folder.join("catalog-info.yaml").display().to_string();
+    let server = start_server(dir.path(), &["--location", &location]);
+    let client = |args: &[&str]| {
+        let mut command = paved(dir.path());
+        command
+            .arg("catalog")
+            .args(args)
+            .args(["--server", &server.url]);
+        run(&mut command)
+    };
+
+    // The configured location is read in the background; wait for it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        let (code, stdout, stderr) = client(&["list", "--kind", "component"]);
+        assert_eq!(code, 0, "{stderr}");
+        if stdout.contains("checkout") {
+            break stdout;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the location was never read: {stdout}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        listed,
+        "KIND       NAMESPACE  NAME      TYPE     OWNER\n\
+         Component  default    checkout  service  team-a\n"
+    );
+
+    let (code, stdout, stderr) = client(&["list", "--format", "json", "--limit", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let items: serde_json::Value = serde_json::from_str(&stdout).expect("JSON list");
+    assert_eq!(
+        items.as_array().map(Vec::len),
+        Some(1),
+        "--limit 1 pages: {stdout}"
+    );
+
+    let (code, stdout, stderr) = client(&["get", "component:default/checkout"]);
+    assert_eq!(code, 0, "{stderr}");
+    let entity: serde_json::Value = serde_json::from_str(&stdout).expect("JSON entity");
+    assert_eq!(entity["metadata"]["name"], "checkout");
+    assert_eq!(entity["spec"]["owner"], "team-a");
+
+    let (code, stdout, stderr) = client(&["get", "component:default/nope"]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("404"),
+        "{stderr}"
+    );
+
+    let api_file = folder.join("more/api.yaml").display().to_string();
+    let (code, stdout, stderr) = client(&["import", &api_file, "--dry-run"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("dry run: file:"), "{stdout}");
+    assert!(stdout.contains("api:default/checkout-api"), "{stdout}");
+
+    let (code, stdout, stderr) = client(&["import", &api_file]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("registered location "), "{stdout}");
+    assert!(stdout.contains("api:default/checkout-api"), "{stdout}");
+    let (code, _, stderr) = client(&["get", "api:checkout-api"]);
+    assert_eq!(code, 0, "imported entity is served: {stderr}");
+
+    let (code, stdout, stderr) = client(&["refresh", "component:default/checkout"]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "refreshed component:default/checkout\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_demo_loads_the_demo_organisation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(dir.path(), &["--demo"]);
+    assert!(dir.path().join("data/demo/catalog-info.yaml").is_file());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, stdout, stderr) = run(paved(dir.path())
+            .args(["catalog", "list", "--kind", "group", "--format", "json"])
+            .args(["--server", &server.url]));
+        assert_eq!(code, 0, "{stderr}");
+        let groups: serde_json::Value = serde_json::from_str(&stdout).expect("JSON list");
+        if groups.as_array().is_some_and(|g| !g.is_empty()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the demo was never read");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
