@@ -1,1 +1,152 @@
+//! paved's HTTP server: Backstage's catalog API over axum, paved's own endpoints, health,
+//! readiness, metrics and the OpenAPI document.
+//!
+//! Invariant: only this crate knows HTTP and JSON request shapes. Handlers are thin — they
+//! parse the request, call `CatalogService`, and map the result; no SQL and no business rules
+//! here.
 #![forbid(unsafe_code)]
+
+mod auth;
+mod error;
+mod extract;
+mod handlers;
+mod openapi;
+mod params;
+mod respond;
+mod telemetry;
+pub mod types;
+
+pub use auth::AuthenticatedClient;
+pub use error::ApiError;
+pub use openapi::ApiDoc;
+pub use telemetry::install_metrics_recorder;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use paved_catalog::CatalogService;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// Largest request body accepted (an entity for validate-entity, a by-refs list).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An API token as configured: its name (for logs and audit) and the SHA-256 of its text. The
+/// text itself is never kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    pub name: String,
+    pub sha256: [u8; 32],
+}
+
+impl ApiToken {
+    /// Hashes a token's text (for configuration read from a file or the environment).
+    pub fn from_plaintext(name: impl Into<String>, token: &str) -> Self {
+        ApiToken {
+            name: name.into(),
+            sha256: Sha256::digest(token.as_bytes()).into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServerSettings {
+    /// Tokens accepted on `/api/*`. Empty = no authentication (the binary allows that on
+    /// loopback only).
+    pub auth_tokens: Vec<ApiToken>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Arc<CatalogService>,
+    pub settings: Arc<ServerSettings>,
+    /// Renders `/metrics`; `None` = no metrics endpoint (404).
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    use handlers::{entities, health, locations, paved};
+
+    let settings = state.settings.clone();
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/openapi.json", get(health::openapi_document))
+        .route("/api/catalog/entities", get(entities::list_entities))
+        .route(
+            "/api/catalog/entities/by-query",
+            get(entities::query_entities),
+        )
+        .route(
+            "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
+            get(entities::entity_by_name),
+        )
+        .route(
+            "/api/catalog/entities/by-name/{kind}/{namespace}/{name}/ancestry",
+            get(entities::entity_ancestry),
+        )
+        .route(
+            "/api/catalog/entities/by-uid/{uid}",
+            get(entities::entity_by_uid).delete(entities::delete_entity_by_uid),
+        )
+        .route(
+            "/api/catalog/entities/by-refs",
+            post(entities::entities_by_refs),
+        )
+        .route("/api/catalog/entity-facets", get(entities::entity_facets))
+        .route(
+            "/api/catalog/locations",
+            get(locations::list_locations).post(locations::add_location),
+        )
+        .route(
+            "/api/catalog/locations/{id}",
+            get(locations::get_location).delete(locations::delete_location),
+        )
+        .route(
+            "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
+            get(locations::location_by_entity),
+        )
+        .route("/api/catalog/refresh", post(locations::refresh))
+        .route(
+            "/api/catalog/validate-entity",
+            post(locations::validate_entity),
+        )
+        .route("/api/paved/catalog/errors", get(paved::processing_errors))
+        .route("/api/paved/catalog/stats", get(paved::catalog_stats))
+        .route_layer(middleware::from_fn(telemetry::label_route))
+        .fallback(error::not_found_fallback)
+        .with_state(state);
+
+    // Outermost last: compression sees the final body; metrics time everything below it;
+    // errors (including 401 and 413 produced below) get Backstage's body.
+    routes
+        // axum's own 2 MiB default would answer before tower-http's limit, in another shape.
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            settings,
+            auth::require_token,
+        ))
+        .layer(middleware::from_fn(error::shape_error_responses))
+        .layer(middleware::from_fn(telemetry::record_request))
+        .layer(CompressionLayer::new())
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

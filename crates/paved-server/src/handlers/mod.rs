@@ -1,0 +1,6 @@
+//! The HTTP handlers: each parses its request, calls `CatalogService`, maps the result.
+
+pub mod entities;
+pub mod health;
+pub mod locations;
+pub mod paved;

@@ -1,0 +1,99 @@
+//! The OpenAPI document of every endpoint, generated from the handlers' `#[utoipa::path]`
+//! attributes and the request/response types.
+
+use crate::handlers::{entities, health, locations, paved};
+use crate::types;
+use std::sync::OnceLock;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "paved API",
+        description = "Backstage's catalog API (`/api/catalog`) and paved's own endpoints (`/api/paved`). \
+            When API tokens are configured every `/api` request needs `Authorization: Bearer <token>`. \
+            Errors have Backstage's shape: `{error:{name,message}, request:{method,url}, response:{statusCode}}`."
+    ),
+    paths(
+        entities::list_entities,
+        entities::query_entities,
+        entities::entity_by_name,
+        entities::entity_ancestry,
+        entities::entity_by_uid,
+        entities::delete_entity_by_uid,
+        entities::entities_by_refs,
+        entities::entity_facets,
+        locations::list_locations,
+        locations::add_location,
+        locations::get_location,
+        locations::delete_location,
+        locations::location_by_entity,
+        locations::refresh,
+        locations::validate_entity,
+        paved::processing_errors,
+        paved::catalog_stats,
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        health::openapi_document,
+    ),
+    components(schemas(
+        types::Entity,
+        types::PageInfo,
+        types::QueryEntitiesResponse,
+        types::AncestryItem,
+        types::AncestryResponse,
+        types::EntitiesByRefsRequest,
+        types::EntitiesByRefsResponse,
+        types::FacetValue,
+        types::FacetsResponse,
+        types::Location,
+        types::LocationListItem,
+        types::AddLocationRequest,
+        types::AddLocationResponse,
+        types::DiagnosticItem,
+        types::RefreshRequest,
+        types::ValidateEntityRequest,
+        types::ValidationError,
+        types::ValidateEntityErrors,
+        types::ErrorResponse,
+        types::ErrorDetail,
+        types::ErrorRequest,
+        types::ErrorStatus,
+        types::ProcessingErrorItem,
+        types::ProcessingErrorsResponse,
+        types::CatalogStatsResponse,
+    )),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "catalog", description = "Entities (Backstage-compatible)"),
+        (name = "locations", description = "Locations (Backstage-compatible)"),
+        (name = "paved", description = "paved's own catalog endpoints"),
+        (name = "health", description = "Probes, metrics and this document; open without a token"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document as JSON, built once.
+pub fn document_json() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        ApiDoc::openapi().to_json().unwrap_or_else(|error| {
+            tracing::error!(%error, "OpenAPI document not serialisable");
+            "{}".to_owned()
+        })
+    })
+}
