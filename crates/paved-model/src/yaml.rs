@@ -330,6 +330,8 @@ struct Anchored {
     key_text: Option<String>,
     /// Nodes one expansion adds, the anchored node included.
     nodes: usize,
+    /// Bytes of scalar text one expansion adds.
+    text_bytes: usize,
 }
 
 /// A sequence or mapping being built. The stack of frames replaces recursion, so nesting depth
@@ -337,8 +339,9 @@ struct Anchored {
 struct Frame {
     at: Position,
     anchor: usize,
-    /// The node count when the collection started, to size its anchor.
+    /// The node count and text size when the collection started, to size its anchor.
     nodes_before: usize,
+    text_bytes_before: usize,
     content: FrameContent,
 }
 
@@ -370,11 +373,25 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored>,
     nodes: usize,
+    /// Bytes of scalar text in the values built so far, alias expansions included.
+    text_bytes: usize,
+    /// Bytes of scalar text that alias expansions added.
+    expanded_text_bytes: usize,
     document_count: usize,
     root: Option<Node>,
     /// The current document broke a rule (duplicate key, …) and is dropped at its end.
     document_failed: bool,
+    /// Errors reported for the current document, to cap them.
+    document_errors: usize,
 }
+
+/// Beyond this many errors in one document (a generated file full of duplicate keys) the rest
+/// are not reported: the document is dropped anyway.
+const MAX_ERRORS_PER_DOCUMENT: usize = 20;
+
+/// Alias expansions may add at most this many times `max_bytes` of scalar text: a node budget
+/// alone does not stop an alias bomb built from one long string.
+const ALIAS_TEXT_FACTOR: usize = 4;
 
 impl<'a> Builder<'a> {
     fn new(file: &'a str, limits: &'a YamlLimits) -> Self {
@@ -386,9 +403,12 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
+            text_bytes: 0,
+            expanded_text_bytes: 0,
             document_count: 0,
             root: None,
             document_failed: false,
+            document_errors: 0,
         }
     }
 
@@ -416,6 +436,7 @@ impl<'a> Builder<'a> {
                 self.stack.clear();
                 self.root = None;
                 self.document_failed = false;
+                self.document_errors = 0;
             }
             Event::DocumentEnd => {
                 self.anchors.clear();
@@ -442,6 +463,7 @@ impl<'a> Builder<'a> {
                     Value::String(text.to_string())
                 };
                 let text = text.into_owned();
+                self.text_bytes = self.text_bytes.saturating_add(text.len());
                 if anchor != 0 {
                     self.anchors.insert(
                         anchor,
@@ -449,6 +471,7 @@ impl<'a> Builder<'a> {
                             value: value.clone(),
                             key_text: Some(text.clone()),
                             nodes: 1,
+                            text_bytes: text.len(),
                         },
                     );
                 }
@@ -495,8 +518,20 @@ impl<'a> Builder<'a> {
                     });
                     return Ok(());
                 };
-                let expansion = anchored.nodes;
-                self.count_nodes(expansion, at)?;
+                let (nodes, text_bytes) = (anchored.nodes, anchored.text_bytes);
+                self.count_nodes(nodes, at)?;
+                self.text_bytes = self.text_bytes.saturating_add(text_bytes);
+                self.expanded_text_bytes = self.expanded_text_bytes.saturating_add(text_bytes);
+                let budget = self.limits.max_bytes.saturating_mul(ALIAS_TEXT_FACTOR);
+                if self.expanded_text_bytes > budget {
+                    return Err(self.error_at(
+                        format!(
+                            "aliases expand to more than {budget} bytes of text (the limit); \
+                             aliases that repeat large anchors are refused"
+                        ),
+                        at,
+                    ));
+                }
                 let node = match self.anchors.get(&anchor) {
                     Some(anchored) => Node {
                         value: anchored.value.clone(),
@@ -548,6 +583,7 @@ impl<'a> Builder<'a> {
             at,
             anchor,
             nodes_before,
+            text_bytes_before: self.text_bytes,
             content,
         });
         Ok(())
@@ -582,6 +618,7 @@ impl<'a> Builder<'a> {
                     value: value.clone(),
                     key_text: None,
                     nodes: self.nodes - frame.nodes_before,
+                    text_bytes: self.text_bytes - frame.text_bytes_before,
                 },
             );
         }
@@ -594,7 +631,10 @@ impl<'a> Builder<'a> {
 
     fn fail_document(&mut self, diagnostic: Diagnostic) {
         self.document_failed = true;
-        self.diagnostics.push(diagnostic);
+        self.document_errors += 1;
+        if self.document_errors <= MAX_ERRORS_PER_DOCUMENT {
+            self.diagnostics.push(diagnostic);
+        }
     }
 
     /// Puts a finished node where it belongs: the document root, the next sequence item, or a
@@ -617,6 +657,11 @@ impl<'a> Builder<'a> {
                 match std::mem::replace(key, MappingKey::Expected) {
                     MappingKey::Ready(key, key_at) => {
                         if values.contains_key(&key) {
+                            if self.document_errors >= MAX_ERRORS_PER_DOCUMENT {
+                                // Not reported, so not worth the search for the first line.
+                                self.document_failed = true;
+                                return;
+                            }
                             let first_line = entries
                                 .iter()
                                 .find(|entry| entry.key == key)
@@ -915,6 +960,43 @@ spec:
             (diagnostics[0].line, diagnostics[0].column),
             (Some(3), Some(4))
         );
+    }
+
+    #[test]
+    fn an_alias_bomb_of_one_long_string_is_refused() {
+        let long = "x".repeat(100_000);
+        let aliases = vec!["*s"; 1_000].join(", ");
+        let source = format!("s: &s {long}\nbomb: [{aliases}]\n");
+        let started = Instant::now();
+        let (documents, diagnostics) = parse(&source);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(documents.is_empty());
+        assert_eq!(
+            messages(&diagnostics),
+            [
+                "catalog-info.yaml:2:340: error: aliases expand to more than 8388608 bytes of text \
+              (the limit); aliases that repeat large anchors are refused"
+            ]
+        );
+    }
+
+    #[test]
+    fn thousands_of_duplicate_keys_are_reported_a_few_times_and_quickly() {
+        let mut source: String = (0..30_000).map(|i| format!("k{i}: 1\n")).collect();
+        source.push_str(&"k29999: 2\n".repeat(30_000));
+        let started = Instant::now();
+        let (documents, diagnostics) = parse(&source);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(documents.is_empty());
+        assert_eq!(diagnostics.len(), MAX_ERRORS_PER_DOCUMENT);
     }
 
     #[test]
