@@ -1,0 +1,500 @@
+//! Reading a whole location: follows Location entities level by level (relative targets,
+//! each file once), reads files, directories, globs and git repositories, and processes
+//! documents on every core. The result is a `LocationSnapshot` for the store.
+
+use crate::error::CatalogError;
+use crate::git::{GitSettings, checkout};
+use crate::location::{AllowedRoots, GitTarget, LocationSpec, ParsedTarget, clean_repo_path, normalize};
+use crate::processor::{ChildTargets, DocumentOutcome, FileContext, process_document};
+use globset::GlobBuilder;
+use paved_model::entity::annotation;
+use paved_model::yaml::{YamlLimits, parse_documents};
+use paved_model::{Diagnostic, Entity, EntityRef, ProcessedEntity, SourcePosition};
+use paved_store::{LocationId, LocationSnapshot, ProcessingError, SnapshotEntity};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Most levels of Location entities followed from one registered location.
+const MAX_LOCATION_DEPTH: usize = 32;
+/// Most files read from one registered location.
+const MAX_FILES: usize = 200_000;
+
+/// Everything ingestion needs besides the store.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    pub roots: AllowedRoots,
+    pub git: GitSettings,
+    pub limits: YamlLimits,
+}
+
+/// A file to read, with where it came from.
+#[derive(Clone, Debug)]
+struct SourceFile {
+    /// Name in diagnostics and `source.file`: an absolute path, or a git location string.
+    display: String,
+    /// `file:/…` or `url:…`.
+    managed_by: String,
+    path: PathBuf,
+    /// Folder the file and its placeholders may not leave.
+    root: PathBuf,
+    /// The Location entity that listed it (None for the registered location's own target).
+    parent: EntityRef,
+    /// For files read from git: the repository target, to resolve relative targets.
+    git: Option<(GitTarget, String)>,
+}
+
+struct FileResult {
+    file: SourceFile,
+    accepted: Vec<(ProcessedEntity, Option<ChildTargets>)>,
+    rejected: Vec<(Option<EntityRef>, Vec<Diagnostic>)>,
+    /// The file could not be read or parsed completely.
+    failed: Vec<Diagnostic>,
+}
+
+/// The `location:default/generated-…` entity Backstage creates for a registered location.
+pub fn root_location_ref(spec: &LocationSpec) -> EntityRef {
+    let digest = Sha256::digest(spec.display().as_bytes());
+    EntityRef::new("location", "default", &format!("generated-{}", hex::encode(&digest[..20])))
+}
+
+fn root_location_entity(spec: &LocationSpec) -> ProcessedEntity {
+    let entity_ref = root_location_ref(spec);
+    let mut entity = Entity::from_value(json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": "Location",
+        "metadata": { "name": entity_ref.name(), "namespace": "default" },
+        "spec": { "type": spec.kind, "target": spec.target },
+    }))
+    .expect("an object");
+    entity.set_annotation(annotation::MANAGED_BY_LOCATION, &spec.display());
+    entity.set_annotation(annotation::MANAGED_BY_ORIGIN_LOCATION, &spec.display());
+    ProcessedEntity {
+        entity_ref,
+        entity,
+        relations: Vec::new(),
+        source: SourcePosition { file: spec.display(), line: 1, column: 1 },
+        warnings: Vec::new(),
+    }
+}
+
+impl Reader {
+    /// Reads everything a registered location provides. Never fails: problems become
+    /// processing errors in the snapshot (and `complete: false` when the location itself
+    /// could not be read, so nothing stored from it is orphaned).
+    pub async fn read_location(&self, id: &LocationId, spec: &LocationSpec) -> LocationSnapshot {
+        let origin = spec.display();
+        let root_entity = root_location_entity(spec);
+        let root_ref = root_entity.entity_ref.clone();
+        let mut snapshot = LocationSnapshot {
+            location_id: id.clone(),
+            complete: true,
+            entities: vec![SnapshotEntity { processed: root_entity, parent: None }],
+            failed_files: Vec::new(),
+            retained: Vec::new(),
+            errors: Vec::new(),
+        };
+        let mut checkouts: HashMap<(String, Option<String>), PathBuf> = HashMap::new();
+        let mut seen_files: HashSet<String> = HashSet::new();
+        let mut pending: Vec<(LocationSpec, EntityRef, Option<SourceFile>)> =
+            vec![(spec.clone(), root_ref.clone(), None)];
+        for depth in 0..MAX_LOCATION_DEPTH {
+            if pending.is_empty() {
+                break;
+            }
+            let mut files = Vec::new();
+            for (target, parent, listed_in) in std::mem::take(&mut pending) {
+                match self.resolve_target(&target, &parent, &mut checkouts).await {
+                    Ok(found) => {
+                        if found.is_empty() {
+                            snapshot.errors.push(ProcessingError {
+                                entity_ref: Some(parent.clone()),
+                                diagnostic: Diagnostic::error(format!(
+                                    "{} matches no catalog file",
+                                    target.display()
+                                ))
+                                .with_file(listed_in.map(|f| f.display).unwrap_or_else(|| target.display())),
+                            });
+                        }
+                        for file in found {
+                            if seen_files.insert(file.display.clone()) && seen_files.len() <= MAX_FILES {
+                                files.push(file);
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let not_found = matches!(e, CatalogError::NotFound(_));
+                        if depth == 0 {
+                            snapshot.complete = false;
+                        } else if !not_found {
+                            snapshot.failed_files.push(target.target.clone());
+                        }
+                        snapshot.errors.push(ProcessingError {
+                            entity_ref: Some(parent.clone()),
+                            diagnostic: Diagnostic::error(e.to_string()).with_file(
+                                listed_in.map(|f| f.display).unwrap_or_else(|| target.display()),
+                            ),
+                        });
+                    }
+                }
+            }
+            let results = process_files(files, &self.limits, &origin).await;
+            for result in results {
+                if !result.failed.is_empty() {
+                    snapshot.failed_files.push(result.file.display.clone());
+                    for d in result.failed {
+                        snapshot.errors.push(ProcessingError {
+                            entity_ref: Some(result.file.parent.clone()),
+                            diagnostic: d,
+                        });
+                    }
+                }
+                for (entity_ref, errors) in result.rejected {
+                    let pinned = entity_ref.clone().unwrap_or_else(|| result.file.parent.clone());
+                    if let Some(r) = entity_ref {
+                        snapshot.retained.push(r);
+                    }
+                    for d in errors {
+                        snapshot.errors.push(ProcessingError { entity_ref: Some(pinned.clone()), diagnostic: d });
+                    }
+                }
+                for (processed, children) in result.accepted {
+                    for warning in &processed.warnings {
+                        snapshot.errors.push(ProcessingError {
+                            entity_ref: Some(processed.entity_ref.clone()),
+                            diagnostic: warning.clone(),
+                        });
+                    }
+                    if let Some(children) = children {
+                        for target in &children.targets {
+                            match child_spec(&result.file, children.kind.as_deref(), target) {
+                                Ok(child) => pending.push((child, children.location.clone(), Some(result.file.clone()))),
+                                Err(e) => snapshot.errors.push(ProcessingError {
+                                    entity_ref: Some(children.location.clone()),
+                                    diagnostic: Diagnostic::error(e.to_string())
+                                        .with_file(result.file.display.clone())
+                                        .at(children.line, 1)
+                                        .with_field("spec.target"),
+                                }),
+                            }
+                        }
+                    }
+                    snapshot.entities.push(SnapshotEntity {
+                        processed,
+                        parent: Some(result.file.parent.clone()),
+                    });
+                }
+            }
+            if depth + 1 == MAX_LOCATION_DEPTH && !pending.is_empty() {
+                snapshot.errors.push(ProcessingError {
+                    entity_ref: Some(root_ref.clone()),
+                    diagnostic: Diagnostic::error(format!(
+                        "Location entities nest deeper than {MAX_LOCATION_DEPTH} levels; the rest was not read"
+                    )),
+                });
+            }
+        }
+        snapshot
+    }
+
+    /// The files a target names: one file, every `catalog-info.yaml` under a directory, the
+    /// matches of a glob, or the same inside a git checkout.
+    async fn resolve_target(
+        &self,
+        target: &LocationSpec,
+        parent: &EntityRef,
+        checkouts: &mut HashMap<(String, Option<String>), PathBuf>,
+    ) -> Result<Vec<SourceFile>, CatalogError> {
+        match target.parse()? {
+            ParsedTarget::File(path) => {
+                let roots = self.roots.clone();
+                let parent = parent.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut out = Vec::new();
+                    for file in expand_local(&path, &roots)? {
+                        let root = roots
+                            .roots()
+                            .iter()
+                            .find(|r| file.starts_with(r))
+                            .cloned()
+                            .unwrap_or_else(|| file.parent().unwrap_or(Path::new("/")).to_path_buf());
+                        let display = file.display().to_string();
+                        out.push(SourceFile {
+                            managed_by: format!("file:{display}"),
+                            display,
+                            path: file,
+                            root,
+                            parent: parent.clone(),
+                            git: None,
+                        });
+                    }
+                    Ok(out)
+                })
+                .await
+                .map_err(|e| CatalogError::Internal(e.to_string()))?
+            }
+            ParsedTarget::Git(git) => {
+                let key = (git.remote.clone(), git.reference.clone());
+                let dir = match checkouts.get(&key) {
+                    Some(dir) => dir.clone(),
+                    None => {
+                        let dir = checkout(&self.git, &git).await?;
+                        checkouts.insert(key, dir.clone());
+                        dir
+                    }
+                };
+                let root = std::fs::canonicalize(&dir)
+                    .map_err(|e| CatalogError::Internal(format!("checkout vanished: {e}")))?;
+                let start = root.join(&git.path);
+                let roots = AllowedRoots::new([root.clone()]);
+                let files = expand_local(&start, &roots)?;
+                Ok(files
+                    .into_iter()
+                    .map(|file| {
+                        let repo_path = file
+                            .strip_prefix(&root)
+                            .map(|p| p.to_string_lossy().replace('\\', "/"))
+                            .unwrap_or_default();
+                        let display = git.target_for(&repo_path);
+                        SourceFile {
+                            managed_by: format!("url:{display}"),
+                            display,
+                            path: file,
+                            root: root.clone(),
+                            parent: parent.clone(),
+                            git: Some((git.clone(), repo_path)),
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+/// Expands a local path (file, directory, or glob) into the catalog files it names, every
+/// one checked against the allowed roots.
+fn expand_local(path: &Path, roots: &AllowedRoots) -> Result<Vec<PathBuf>, CatalogError> {
+    let text = path.to_string_lossy();
+    if is_glob(&text) {
+        let base: PathBuf = path
+            .components()
+            .take_while(|c| !is_glob(&c.as_os_str().to_string_lossy()))
+            .collect();
+        let base = roots.check(&base)?;
+        let relative_pattern = path
+            .strip_prefix(normalize(&base))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| {
+                let skip = base.components().count();
+                path.components().skip(skip).collect::<PathBuf>().to_string_lossy().into_owned()
+            });
+        let matcher = GlobBuilder::new(&relative_pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| CatalogError::Invalid(format!("bad glob '{text}': {e}")))?
+            .compile_matcher();
+        let mut out = Vec::new();
+        for entry in walkdir::WalkDir::new(&base).follow_links(false).sort_by_file_name() {
+            let Ok(entry) = entry else { continue };
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(&base) else { continue };
+            if matcher.is_match(rel) {
+                out.push(roots.check(entry.path())?);
+            }
+        }
+        return Ok(out);
+    }
+    let checked = roots.check(path)?;
+    if checked.is_dir() {
+        let mut out = Vec::new();
+        for entry in walkdir::WalkDir::new(&checked)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                let name = e.file_name().to_string_lossy();
+                !(e.depth() > 0 && (name.starts_with('.') || name == "node_modules" || name == "target"))
+            })
+        {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name().to_string_lossy();
+            if entry.file_type().is_file() && (name == "catalog-info.yaml" || name == "catalog-info.yml") {
+                out.push(roots.check(entry.path())?);
+            }
+        }
+        Ok(out)
+    } else {
+        Ok(vec![checked])
+    }
+}
+
+/// The location a Location entity's target names, resolved against the file listing it.
+fn child_spec(file: &SourceFile, kind: Option<&str>, target: &str) -> Result<LocationSpec, CatalogError> {
+    match &file.git {
+        Some((git, repo_path)) => {
+            let kind = kind.unwrap_or("url");
+            if kind != "url" {
+                return Err(CatalogError::Invalid(format!(
+                    "a location read from git cannot point at '{kind}:{target}' on this server"
+                )));
+            }
+            if GitTarget::parse(target).is_ok() && !target.starts_with('/') {
+                return Ok(LocationSpec::new("url", target));
+            }
+            let dir = repo_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+            let joined = clean_repo_path(&format!("{dir}/{target}")).ok_or_else(|| {
+                CatalogError::Forbidden(format!("target '{target}' leaves the repository"))
+            })?;
+            Ok(LocationSpec::new("url", git.target_for(&joined)))
+        }
+        None => {
+            let kind = kind.unwrap_or("file");
+            if kind == "url" {
+                return Ok(LocationSpec::new("url", target));
+            }
+            if kind != "file" {
+                return Err(CatalogError::Invalid(format!("unsupported location type '{kind}'")));
+            }
+            let base = file.path.parent().unwrap_or(Path::new("/"));
+            let path = normalize(&base.join(target));
+            Ok(LocationSpec::new("file", path.to_string_lossy()))
+        }
+    }
+}
+
+/// Reads and processes files on every core, keeping their order.
+async fn process_files(files: Vec<SourceFile>, limits: &YamlLimits, origin: &str) -> Vec<FileResult> {
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let limits = limits.clone();
+    let origin = origin.to_string();
+    tokio::task::spawn_blocking(move || {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(files.len());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut slots: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
+        let results = std::sync::Mutex::new(Vec::with_capacity(files.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    let mut local = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        local.push((i, process_file(file.clone(), &limits, &origin)));
+                    }
+                    results.lock().expect("no panics while holding").extend(local);
+                });
+            }
+        });
+        for (i, r) in results.into_inner().expect("threads joined") {
+            slots[i] = Some(r);
+        }
+        slots.into_iter().flatten().collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResult {
+    let mut result = FileResult { file, accepted: Vec::new(), rejected: Vec::new(), failed: Vec::new() };
+    let display = result.file.display.clone();
+    let bytes = match std::fs::metadata(&result.file.path) {
+        Ok(meta) if meta.len() as usize > limits.max_bytes => {
+            result.failed.push(Diagnostic::error(format!(
+                "file is {} bytes, over the limit of {} (catalog.max_file_bytes)",
+                meta.len(),
+                limits.max_bytes
+            ))
+            .with_file(display));
+            return result;
+        }
+        _ => match std::fs::read(&result.file.path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                result.failed.push(Diagnostic::error(format!("cannot read file: {e}")).with_file(display));
+                return result;
+            }
+        },
+    };
+    let (documents, parse_errors) = parse_documents(&bytes, &display, limits);
+    result.failed = parse_errors.into_iter().filter(Diagnostic::is_error).collect();
+    let base_dir = result.file.path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let context = FileContext {
+        display: &display,
+        managed_by: &result.file.managed_by,
+        origin,
+        base_dir: &base_dir,
+        root: &result.file.root,
+        limits,
+    };
+    for document in documents {
+        match process_document(document, &context) {
+            DocumentOutcome::Accepted { processed, children } => result.accepted.push((processed, children)),
+            DocumentOutcome::Rejected { entity_ref, errors } => result.rejected.push((entity_ref, errors)),
+        }
+    }
+    result
+}
+
+/// Offline validation of local files (`paved validate`): every document parsed, placeholders
+/// resolved from local files, validated, relations checked; Location targets must exist.
+/// Returns the diagnostics per file, in the order given.
+pub fn validate_files(files: &[PathBuf], limits: &YamlLimits) -> Vec<(String, Vec<Diagnostic>)> {
+    files
+        .iter()
+        .map(|path| {
+            let display = path.display().to_string();
+            let mut diagnostics = Vec::new();
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) => {
+                    diagnostics.push(Diagnostic::error(format!("cannot read file: {e}")).with_file(display.clone()));
+                    return (display, diagnostics);
+                }
+            };
+            let (documents, parse_errors) = parse_documents(&bytes, &display, limits);
+            diagnostics.extend(parse_errors);
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let base_dir = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let context = FileContext {
+                display: &display,
+                managed_by: &format!("file:{}", absolute.display()),
+                origin: &format!("file:{}", absolute.display()),
+                base_dir: &base_dir,
+                // Offline, the file's folder tree is the root: placeholders may not leave it.
+                root: &base_dir,
+                limits,
+            };
+            for document in documents {
+                match process_document(document, &context) {
+                    DocumentOutcome::Accepted { processed, children } => {
+                        diagnostics.extend(processed.warnings);
+                        if let Some(children) = children {
+                            for target in children.targets {
+                                let is_local = children.kind.as_deref().unwrap_or("file") == "file";
+                                if is_local && !is_glob(&target) && !base_dir.join(&target).exists() {
+                                    diagnostics.push(
+                                        Diagnostic::error(format!("Location target '{target}' does not exist"))
+                                            .with_file(display.clone())
+                                            .at(children.line, 1)
+                                            .with_field("spec.targets"),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    DocumentOutcome::Rejected { errors, .. } => diagnostics.extend(errors),
+                }
+            }
+            (display, diagnostics)
+        })
+        .collect()
+}

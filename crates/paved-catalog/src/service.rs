@@ -1,0 +1,395 @@
+//! `CatalogService`: the catalog's operations as the server and CLI see them.
+
+use crate::error::CatalogError;
+use crate::git::GitSettings;
+use crate::ingest::Reader;
+use crate::location::{AllowedRoots, LocationSpec};
+use paved_model::yaml::YamlLimits;
+use paved_model::{Diagnostic, EntityRef};
+use paved_model::filter::EntityFilter;
+use paved_store::{
+    Ancestry, ApplyOutcome, CatalogStore, EntityPage, EntityQuery, FacetCount, LocationId,
+    LocationOrigin, NewLocation, RawEntity, StoredLocation, StoredProcessingError,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub type CatalogResult<T> = Result<T, CatalogError>;
+
+/// How the catalog reads and refreshes locations.
+#[derive(Clone, Debug)]
+pub struct CatalogSettings {
+    /// Where git checkouts and the demo are kept.
+    pub data_dir: PathBuf,
+    /// Folders `file` locations may read from. Empty = the folders of the configured file
+    /// locations (and nothing else).
+    pub allowed_roots: Vec<PathBuf>,
+    /// How often every location is read again.
+    pub refresh_interval: Duration,
+    /// Time limit for one git clone or fetch.
+    pub git_timeout: Duration,
+    /// Size limit for one git checkout (bytes on disk).
+    pub git_max_bytes: u64,
+    /// Size limit of one catalog file.
+    pub max_file_bytes: usize,
+}
+
+impl CatalogSettings {
+    pub fn new(data_dir: PathBuf) -> Self {
+        CatalogSettings {
+            data_dir,
+            allowed_roots: Vec::new(),
+            refresh_interval: Duration::from_secs(300),
+            git_timeout: Duration::from_secs(120),
+            git_max_bytes: 512 * 1024 * 1024,
+            max_file_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+/// What `POST /locations` returns: the location and the entities read from it.
+#[derive(Clone, Debug)]
+pub struct AddLocationOutcome {
+    pub location: StoredLocation,
+    /// The entities the location provides (final form when stored; as processed on a dry run).
+    pub entities: Vec<Value>,
+    /// On a dry run: whether the location is registered already.
+    pub exists: Option<bool>,
+    /// Problems found while reading it.
+    pub errors: Vec<Diagnostic>,
+}
+
+/// The outcome of `validate-entity`: empty `errors` = valid.
+#[derive(Clone, Debug, Default)]
+pub struct ValidationReport {
+    pub errors: Vec<Diagnostic>,
+}
+
+/// The catalog: reads go to the store, writes go through ingestion.
+pub struct CatalogService {
+    store: Arc<dyn CatalogStore>,
+    settings: CatalogSettings,
+    roots: RwLock<AllowedRoots>,
+}
+
+impl CatalogService {
+    pub fn new(store: Arc<dyn CatalogStore>, settings: CatalogSettings) -> Self {
+        let roots = RwLock::new(AllowedRoots::new(settings.allowed_roots.clone()));
+        CatalogService { store, settings, roots }
+    }
+
+    fn reader(&self) -> Reader {
+        Reader {
+            roots: self.roots.read().expect("roots lock").clone(),
+            git: GitSettings {
+                cache_dir: self.settings.data_dir.join("git"),
+                timeout: self.settings.git_timeout,
+                max_bytes: self.settings.git_max_bytes,
+            },
+            limits: YamlLimits { max_bytes: self.settings.max_file_bytes, ..YamlLimits::default() },
+        }
+    }
+
+    /// The folders file locations may read from now.
+    pub fn allowed_roots(&self) -> Vec<PathBuf> {
+        self.roots.read().expect("roots lock").roots().to_vec()
+    }
+
+    /// Makes the configured locations (flags, `paved.yaml`) the config locations in the
+    /// store: new ones are added, dropped ones removed with their entities, all are due for a
+    /// refresh now. When no allowed roots are configured, the folders of these file locations
+    /// become the allowed roots.
+    pub async fn register_config_locations(
+        &self,
+        locations: &[LocationSpec],
+    ) -> CatalogResult<Vec<StoredLocation>> {
+        if self.settings.allowed_roots.is_empty() {
+            let mut roots = self.roots.write().expect("roots lock");
+            for spec in locations.iter().filter(|l| l.kind == "file") {
+                let path = std::path::Path::new(&spec.target);
+                let folder = if path.is_dir() { path } else { path.parent().unwrap_or(path) };
+                roots.add(folder);
+            }
+        }
+        let mut stored = Vec::new();
+        for spec in locations {
+            spec.parse()?;
+            let location = self
+                .store
+                .add_location(NewLocation {
+                    kind: spec.kind.clone(),
+                    target: spec.target.clone(),
+                    origin: LocationOrigin::Config,
+                })
+                .await?;
+            self.store.schedule_location_refresh(&location.id, Duration::ZERO).await?;
+            stored.push(location);
+        }
+        let keep: Vec<LocationId> = stored.iter().map(|l| l.id.clone()).collect();
+        self.store.retain_config_locations(&keep).await?;
+        Ok(stored)
+    }
+
+    /// Runs until the process ends: every second, claims the locations whose refresh is due
+    /// (any replica may take any of them) and reads them again.
+    pub fn spawn_refresh_loop(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let lease = (self.settings.git_timeout * 2).max(Duration::from_secs(60));
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let due = match self.store.claim_due_locations(lease, 4).await {
+                    Ok(due) => due,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot claim due locations");
+                        continue;
+                    }
+                };
+                for location in due {
+                    match self.refresh_location(&location.id).await {
+                        Ok(outcome) => tracing::info!(
+                            location = %location.target,
+                            added = outcome.added,
+                            updated = outcome.updated,
+                            orphaned = outcome.orphaned,
+                            "location refreshed"
+                        ),
+                        Err(e) => tracing::warn!(location = %location.target, error = %e, "refresh failed"),
+                    }
+                    if let Err(e) = self
+                        .store
+                        .schedule_location_refresh(&location.id, self.settings.refresh_interval)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "cannot schedule the next refresh");
+                    }
+                }
+            }
+        })
+    }
+
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.settings
+    }
+
+    /// Ready = the store answers (migrations ran when it was opened).
+    pub async fn ready(&self) -> CatalogResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    // ---- reads ------------------------------------------------------------------------
+
+    pub async fn entity_by_ref(&self, entity: &EntityRef) -> CatalogResult<Option<RawEntity>> {
+        Ok(self.store.entity_by_ref(entity).await?)
+    }
+
+    pub async fn entity_by_uid(&self, uid: &str) -> CatalogResult<Option<RawEntity>> {
+        Ok(self.store.entity_by_uid(uid).await?)
+    }
+
+    pub async fn entities_by_refs(
+        &self,
+        refs: &[EntityRef],
+    ) -> CatalogResult<Vec<Option<RawEntity>>> {
+        Ok(self.store.entities_by_refs(refs).await?)
+    }
+
+    pub async fn query_entities(&self, query: &EntityQuery) -> CatalogResult<EntityPage> {
+        Ok(self.store.query_entities(query).await?)
+    }
+
+    pub async fn facets(
+        &self,
+        facets: &[String],
+        filter: Option<&EntityFilter>,
+    ) -> CatalogResult<BTreeMap<String, Vec<FacetCount>>> {
+        Ok(self.store.facets(facets, filter).await?)
+    }
+
+    pub async fn ancestry(&self, entity: &EntityRef) -> CatalogResult<Ancestry> {
+        self.store
+            .ancestry(entity)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("no entity named '{entity}'")))
+    }
+
+    pub async fn delete_entity_by_uid(&self, uid: &str) -> CatalogResult<()> {
+        if self.store.delete_entity_by_uid(uid).await? {
+            Ok(())
+        } else {
+            Err(CatalogError::NotFound(format!("no entity with uid '{uid}'")))
+        }
+    }
+
+    pub async fn processing_errors(&self) -> CatalogResult<Vec<StoredProcessingError>> {
+        Ok(self.store.processing_errors().await?)
+    }
+
+    pub async fn count_by_kind(&self) -> CatalogResult<BTreeMap<String, u64>> {
+        Ok(self.store.count_by_kind().await?)
+    }
+
+    // ---- locations --------------------------------------------------------------------
+
+    pub async fn locations(&self) -> CatalogResult<Vec<StoredLocation>> {
+        Ok(self.store.list_locations().await?)
+    }
+
+    pub async fn location(&self, id: &LocationId) -> CatalogResult<StoredLocation> {
+        self.store
+            .get_location(id)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("no location with id '{id}'")))
+    }
+
+    pub async fn location_by_entity(&self, entity: &EntityRef) -> CatalogResult<StoredLocation> {
+        self.store
+            .location_of_entity(entity)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("no location provides '{entity}'")))
+    }
+
+    pub async fn delete_location(&self, id: &LocationId) -> CatalogResult<()> {
+        if self.store.delete_location(id).await? {
+            Ok(())
+        } else {
+            Err(CatalogError::NotFound(format!("no location with id '{id}'")))
+        }
+    }
+
+    /// Registers a location (`kind` is `file` or `url`) and reads it at once. With `dry_run`
+    /// nothing is stored: the entities it would provide are returned.
+    pub async fn add_location(
+        &self,
+        kind: &str,
+        target: &str,
+        dry_run: bool,
+    ) -> CatalogResult<AddLocationOutcome> {
+        let spec = LocationSpec::new(kind, target);
+        if let crate::location::ParsedTarget::File(path) = spec.parse()? {
+            self.check_file_target_allowed(&path)?;
+        }
+        let existing = self
+            .store
+            .list_locations()
+            .await?
+            .into_iter()
+            .find(|l| l.kind == spec.kind && l.target == spec.target);
+        if existing.is_some() && !dry_run {
+            return Err(CatalogError::Conflict(format!(
+                "location {} is already registered",
+                spec.display()
+            )));
+        }
+        let id = existing.as_ref().map(|l| l.id.clone()).unwrap_or(LocationId(String::new()));
+        let mut snapshot = self.reader().read_location(&id, &spec).await;
+        let errors: Vec<Diagnostic> = snapshot.errors.iter().map(|e| e.diagnostic.clone()).collect();
+        if !snapshot.complete {
+            // Like Backstage, a location that cannot be read is not registered.
+            let reason = errors
+                .iter()
+                .find(|d| d.is_error())
+                .map(|d| d.message.clone())
+                .unwrap_or_else(|| "it could not be read".into());
+            return Err(CatalogError::NotFound(format!(
+                "cannot register {}: {reason}",
+                spec.display()
+            )));
+        }
+        if dry_run {
+            let location = existing.clone().unwrap_or(StoredLocation {
+                id,
+                kind: spec.kind.clone(),
+                target: spec.target.clone(),
+                origin: LocationOrigin::Api,
+                created_at: 0,
+                refreshed_at: None,
+            });
+            return Ok(AddLocationOutcome {
+                location,
+                entities: snapshot
+                    .entities
+                    .into_iter()
+                    .map(|e| e.processed.entity.into_value())
+                    .collect(),
+                exists: Some(existing.is_some()),
+                errors,
+            });
+        }
+        let location = self
+            .store
+            .add_location(NewLocation {
+                kind: spec.kind.clone(),
+                target: spec.target.clone(),
+                origin: LocationOrigin::Api,
+            })
+            .await?;
+        snapshot.location_id = location.id.clone();
+        let refs: Vec<EntityRef> =
+            snapshot.entities.iter().map(|e| e.processed.entity_ref.clone()).collect();
+        self.store.apply_location_snapshot(snapshot).await?;
+        self.store
+            .schedule_location_refresh(&location.id, self.settings.refresh_interval)
+            .await?;
+        let entities = self
+            .store
+            .entities_by_refs(&refs)
+            .await?
+            .into_iter()
+            .flatten()
+            .filter_map(|raw| serde_json::from_str(&raw.json).ok())
+            .collect();
+        Ok(AddLocationOutcome { location, entities, exists: None, errors })
+    }
+
+    /// A file location registered through the API must lie inside the allowed roots (the
+    /// glob's fixed prefix, for a glob).
+    fn check_file_target_allowed(&self, path: &std::path::Path) -> CatalogResult<()> {
+        let fixed: PathBuf = path
+            .components()
+            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[', '{']))
+            .collect();
+        let roots = self.roots.read().expect("roots lock").clone();
+        match roots.check(&fixed) {
+            Ok(_) => Ok(()),
+            Err(CatalogError::NotFound(m)) => Err(CatalogError::NotFound(m)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads one location again now.
+    pub async fn refresh_location(&self, id: &LocationId) -> CatalogResult<ApplyOutcome> {
+        let location = self.location(id).await?;
+        let spec = LocationSpec::new(location.kind, location.target);
+        let snapshot = self.reader().read_location(id, &spec).await;
+        Ok(self.store.apply_location_snapshot(snapshot).await?)
+    }
+
+    /// `POST /refresh {entityRef}`: reads again the location that provides the entity.
+    pub async fn refresh_entity(&self, entity: &EntityRef) -> CatalogResult<ApplyOutcome> {
+        let location = self.location_by_entity(entity).await?;
+        self.refresh_location(&location.id).await
+    }
+
+    /// `POST /validate-entity`: validates an entity as if read from `location` (a
+    /// `type:target` string), without storing it.
+    pub fn validate_entity(&self, entity: &Value, location: &str) -> ValidationReport {
+        let _ = location;
+        let mut errors = paved_model::validation::validate_entity(entity);
+        if errors.is_empty()
+            && let Some(parsed) = paved_model::Entity::from_value(entity.clone())
+        {
+            errors.extend(paved_model::relations::emit_relations(&parsed).1);
+        }
+        errors.retain(Diagnostic::is_error);
+        ValidationReport { errors }
+    }
+}
