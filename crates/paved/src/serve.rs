@@ -4,7 +4,8 @@
 use crate::config::{Config, ConfigSources, FlagOverrides, LocationConfig, LocationType};
 use crate::{ConfigArgs, ServeArgs};
 use anyhow::{Context, bail};
-use paved_catalog::{CatalogService, CatalogSettings};
+use paved_catalog::{CatalogService, CatalogSettings, LocationSpec};
+use paved_server::{ApiToken, AppState, ServerSettings};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -210,21 +211,53 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         .local_addr()
         .context("cannot read the bound address")?;
 
-    // WIRING PENDING (paved-catalog): register `config.catalog.locations` with
-    // `catalog.register_config_locations(…)` and start `catalog.spawn_refresh_loop()`.
-    // WIRING PENDING (paved-server): install the metrics recorder, build `AppState` with
-    // `catalog` and `tokens`, and `paved_server::serve(listener, router, shutdown_signal())`.
-    let _ = (&catalog, &tokens);
+    let specs: Vec<LocationSpec> = config
+        .catalog
+        .locations
+        .iter()
+        .map(|l| {
+            if l.rules.is_some() {
+                tracing::warn!(target = %l.target, "catalog location rules are accepted but not enforced");
+            }
+            LocationSpec::new(location_kind(l.kind), l.target.clone())
+        })
+        .collect();
+    catalog
+        .register_config_locations(&specs)
+        .await
+        .context("cannot register the configured catalog locations")?;
+    let refresh_loop = catalog.clone().spawn_refresh_loop();
+
+    let state = AppState {
+        catalog: catalog.clone(),
+        settings: Arc::new(ServerSettings {
+            auth_tokens: tokens
+                .into_iter()
+                .map(|t| ApiToken {
+                    name: t.name,
+                    sha256: t.sha256,
+                })
+                .collect(),
+        }),
+        metrics: Some(paved_server::install_metrics_recorder()),
+    };
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
     println!("paved listening on http://{address}");
-    tracing::info!(%address, backend = catalog.backend(), "paved listening on http://{address}");
-    drop(listener);
-    bail!("the HTTP server is not wired into this build yet")
+    tracing::info!(%address, backend = catalog.backend(), locations = specs.len(), "paved listening on http://{address}");
+    let served = paved_server::serve(listener, state, shutdown_signal()).await;
+    refresh_loop.abort();
+    served.context("the HTTP server stopped")
+}
+
+fn location_kind(kind: LocationType) -> &'static str {
+    match kind {
+        LocationType::File => "file",
+        LocationType::Url => "url",
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before exit.
-#[allow(dead_code)]
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -289,6 +289,7 @@ fn start_server(cwd: &Path, extra_args: &[&str]) -> Server {
     let mut child = paved(cwd)
         .args(["serve", "--port", "0", "--data-dir", "data"])
         .args(extra_args)
+        .env("PAVED_LOG__LEVEL", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -424,6 +425,27 @@ fn serve_and_drive_it_with_the_catalog_client() {
         (0, "refreshed component:default/checkout\n"),
         "{stderr}"
     );
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = start_server(dir.path(), &[]);
+    let pid = server.child.id().to_string();
+    let (code, _, stderr) = run(Command::new("kill").args(["-TERM", &pid]));
+    assert_eq!(code, 0, "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "paved serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
 }
 
 #[test]
