@@ -33,8 +33,22 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = parse_single(data, "fuzz.json", &limits);
 
-    // VALIDATION HOOK: once `paved_model::validation` exists, run each parsed document through
-    // it here so the fuzzer also covers entity validation, e.g.
-    //     for document in &documents { let _ = paved_model::validation::validate(...); }
-    // Until then this target only calls `paved_model::yaml`.
+    // The rest of the pure pipeline: validation, then relation emission for valid entities,
+    // and the field-index rows of what would be stored. None of it may panic.
+    for document in documents {
+        let diagnostics = paved_model::validation::validate_entity(&document.value);
+        for diagnostic in &diagnostics {
+            if let Some(field) = &diagnostic.field {
+                assert!(document.spans.position(field).is_some());
+            }
+        }
+        if diagnostics.iter().any(|d| d.is_error()) {
+            continue;
+        }
+        if let Some(entity) = paved_model::Entity::from_value(document.value) {
+            let (relations, _) = paved_model::relations::emit_relations(&entity);
+            let stitched = paved_model::entity::stitch(&entity, "uid", 1, relations.into_iter().map(|r| paved_model::Relation { relation_type: r.relation_type, target_ref: r.target }).collect(), &[]);
+            let _ = paved_model::search::search_rows(&stitched);
+        }
+    }
 });

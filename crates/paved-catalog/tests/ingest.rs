@@ -95,10 +95,16 @@ async fn backstage_examples_all_yaml_counts_and_relations() {
     assert!(has_relation(&search, "providesApi", "api:default/wayback-search"));
     assert!(has_relation(&search, "consumesApi", "api:default/wayback-archive"));
     // Both sides of a relation between two stored entities.
-    let system = entity(&catalog, "system:default/podcast").await;
-    if let Some(system) = system {
-        assert!(relations(&system).iter().any(|(t, _)| t == "hasPart"));
-    }
+    // Both sides of relations between stored entities: component ↔ system ↔ domain.
+    let podcast = entity(&catalog, "system:default/podcast").await.unwrap();
+    assert!(has_relation(&podcast, "hasPart", "component:default/podcast-api"));
+    assert!(has_relation(&podcast, "hasPart", "component:default/queue-proxy"));
+    assert!(has_relation(&podcast, "partOf", "domain:default/playback"));
+    assert!(has_relation(&podcast, "ownedBy", "group:default/team-b"));
+    let playback = entity(&catalog, "domain:default/playback").await.unwrap();
+    assert!(has_relation(&playback, "hasPart", "system:default/podcast"));
+    let podcast_api = entity(&catalog, "component:default/podcast-api").await.unwrap();
+    assert!(has_relation(&podcast_api, "partOf", "system:default/podcast"));
     let domains = all_entities(&catalog).await;
     assert!(domains.iter().all(|e| e["metadata"]["uid"].is_string() && e["metadata"]["etag"].is_string()));
 }
