@@ -1,0 +1,243 @@
+//! The load phase: N clients, each on its own keep-alive connection, sending one scenario's
+//! requests back to back for a fixed time; latencies go into an HDR histogram.
+
+use crate::http::{Connection, encode_component};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Scenario {
+    ByName,
+    ByQueryOwner,
+    EntityFacets,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [
+        Scenario::ByName,
+        Scenario::ByQueryOwner,
+        Scenario::EntityFacets,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::ByName => "by-name",
+            Scenario::ByQueryOwner => "by-query kind=component,spec.owner",
+            Scenario::EntityFacets => "entity-facets kind,tags,owner",
+        }
+    }
+
+    fn path(self, samples: &Samples, random: &mut SplitMix64) -> String {
+        match self {
+            Scenario::ByName => {
+                let name = random.pick(&samples.component_names);
+                format!(
+                    "/api/catalog/entities/by-name/component/default/{}",
+                    encode_component(name)
+                )
+            }
+            Scenario::ByQueryOwner => {
+                let owner = random.pick(&samples.owners);
+                format!(
+                    "/api/catalog/entities/by-query?filter=kind=component,spec.owner={}&limit=20",
+                    encode_component(owner)
+                )
+            }
+            Scenario::EntityFacets => {
+                "/api/catalog/entity-facets?facet=kind&facet=metadata.tags&facet=spec.owner"
+                    .to_string()
+            }
+        }
+    }
+}
+
+pub struct Samples {
+    pub component_names: Vec<String>,
+    pub owners: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScenarioResult {
+    pub scenario: &'static str,
+    pub example_request: String,
+    pub clients: usize,
+    pub seconds: f64,
+    pub requests: u64,
+    /// Non-2xx answers, transport errors and timeouts.
+    pub errors: u64,
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+    pub mean_ms: f64,
+    /// A few error messages, so a failing run says why.
+    pub error_examples: Vec<String>,
+}
+
+struct ClientOutcome {
+    histogram: Histogram<u64>,
+    requests: u64,
+    errors: u64,
+    error_examples: Vec<String>,
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 60 s at 3 significant digits; values above are clamped by `saturating_record`.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+/// Runs one scenario: a warm-up (not recorded) and then `duration` of recorded requests.
+pub async fn run_scenario(
+    address: SocketAddr,
+    scenario: Scenario,
+    samples: Arc<Samples>,
+    clients: usize,
+    warmup: Duration,
+    duration: Duration,
+    request_timeout: Duration,
+) -> ScenarioResult {
+    let mut tasks = Vec::with_capacity(clients);
+    let measure_from = Instant::now() + warmup;
+    let stop_at = measure_from + duration;
+    for client_index in 0..clients {
+        let samples = Arc::clone(&samples);
+        tasks.push(tokio::spawn(async move {
+            let mut random = SplitMix64(0x9E37_79B9_7F4A_7C15 ^ (client_index as u64 + 1));
+            let mut connection = Connection::new(address, request_timeout);
+            let mut outcome = ClientOutcome {
+                histogram: new_histogram(),
+                requests: 0,
+                errors: 0,
+                error_examples: Vec::new(),
+            };
+            loop {
+                let path = scenario.path(&samples, &mut random);
+                let sent = Instant::now();
+                if sent >= stop_at {
+                    break;
+                }
+                let answer = connection.get(&path).await;
+                let elapsed = sent.elapsed();
+                if sent < measure_from {
+                    continue;
+                }
+                outcome.requests += 1;
+                outcome
+                    .histogram
+                    .saturating_record(elapsed.as_micros().max(1).try_into().unwrap_or(u64::MAX));
+                let failure = match answer {
+                    Ok((status, _)) if status.is_success() => None,
+                    Ok((status, body)) => Some(format!(
+                        "GET {path}: {status} {}",
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
+                    )),
+                    Err(error) => Some(format!("{error:#}")),
+                };
+                if let Some(message) = failure {
+                    outcome.errors += 1;
+                    if outcome.error_examples.len() < 3 {
+                        outcome.error_examples.push(message);
+                    }
+                }
+            }
+            outcome
+        }));
+    }
+    let mut histogram = new_histogram();
+    let mut requests = 0;
+    let mut errors = 0;
+    let mut error_examples = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok(outcome) => {
+                // Same bounds on both sides, so adding cannot fail.
+                let _ = histogram.add(&outcome.histogram);
+                requests += outcome.requests;
+                errors += outcome.errors;
+                for example in outcome.error_examples {
+                    if error_examples.len() < 5 {
+                        error_examples.push(example);
+                    }
+                }
+            }
+            Err(join_error) => {
+                errors += 1;
+                error_examples.push(format!("client task failed: {join_error}"));
+            }
+        }
+    }
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    let seconds = duration.as_secs_f64();
+    ScenarioResult {
+        scenario: scenario.name(),
+        example_request: scenario.path(&samples, &mut SplitMix64(1)),
+        clients,
+        seconds,
+        requests,
+        errors,
+        requests_per_second: requests as f64 / seconds,
+        p50_ms: ms(histogram.value_at_quantile(0.50)),
+        p90_ms: ms(histogram.value_at_quantile(0.90)),
+        p99_ms: ms(histogram.value_at_quantile(0.99)),
+        max_ms: ms(histogram.max()),
+        mean_ms: histogram.mean() / 1000.0,
+        error_examples,
+    }
+}
+
+/// A tiny deterministic generator: each client picks its sample names from its own seed, so
+/// runs are repeatable and the harness needs no `rand`.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// `items` is never empty here: the catalog loader refuses empty sample lists.
+    pub fn pick<'a>(&mut self, items: &'a [String]) -> &'a str {
+        let index = (self.next_u64() % items.len().max(1) as u64) as usize;
+        items.get(index).map_or("", String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_every_item_eventually() {
+        let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
+        let mut random = SplitMix64(7);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            seen.insert(random.pick(&items).to_string());
+        }
+        assert_eq!(seen.len(), 5);
+    }
+
+    #[test]
+    fn builds_backstage_paths() {
+        let samples = Samples {
+            component_names: vec!["svc-a-1".into()],
+            owners: vec!["team-b-2".into()],
+        };
+        let mut random = SplitMix64(1);
+        assert_eq!(
+            Scenario::ByName.path(&samples, &mut random),
+            "/api/catalog/entities/by-name/component/default/svc-a-1"
+        );
+        assert_eq!(
+            Scenario::ByQueryOwner.path(&samples, &mut random),
+            "/api/catalog/entities/by-query?filter=kind=component,spec.owner=team-b-2&limit=20"
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! What a run found: the results file's shape, the machine it ran on, the Markdown summary.
+
+use crate::load::ScenarioResult;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub command_line: Vec<String>,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_at_unix: u64,
+    pub machine: Machine,
+    pub settings: Settings,
+    pub catalog: CatalogFigures,
+    pub ingest: IngestFigures,
+    pub correctness: Correctness,
+    pub shutdown: ShutdownFigures,
+    pub cold_start: ColdStartFigures,
+    pub load: Vec<ScenarioResult>,
+    /// Highest VmHWM of either paved process.
+    pub peak_rss_bytes: u64,
+    pub total_errors: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub nproc: usize,
+    pub memory_total_bytes: Option<u64>,
+    pub cpu_model: Option<String>,
+    pub kernel: Option<String>,
+    pub rustc: Option<String>,
+    pub git_commit: Option<String>,
+    /// Uncommitted changes in the work tree when the run started.
+    pub git_dirty: Option<bool>,
+    pub paved_binary: String,
+    pub paved_version: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    pub entities: u64,
+    /// `sqlite` or the PostgreSQL URL with any password hidden.
+    pub database: String,
+    pub concurrency: usize,
+    pub duration_seconds: f64,
+    pub warmup_seconds: f64,
+    pub quick: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CatalogFigures {
+    pub dir: String,
+    pub files: usize,
+    pub counts: BTreeMap<String, u64>,
+    pub relations_total: u64,
+    /// `None` when the cached catalog was reused.
+    pub generated_seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IngestFigures {
+    /// From process start until the stats endpoint counted every generated entity.
+    pub seconds_to_all_entities: f64,
+    /// From process start until, in addition, every sampled relation was present.
+    pub seconds_to_relations_verified: f64,
+    pub entities_per_second: f64,
+    /// VmHWM when ingestion was complete.
+    pub peak_rss_bytes: u64,
+    /// VmRSS when ingestion was complete.
+    pub rss_after_bytes: u64,
+    /// Entities counted by the stats endpoint, Locations included.
+    pub total_entities_reported: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Correctness {
+    pub entities_checked: usize,
+    pub relations_checked: usize,
+    pub missing: Vec<String>,
+    pub ok: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShutdownFigures {
+    pub seconds: f64,
+    pub clean_exit: bool,
+    pub killed: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ColdStartFigures {
+    /// From process start until the first 200 from `/readyz`.
+    pub seconds_to_ready: f64,
+    /// Then until the stats endpoint reported the whole catalog again.
+    pub seconds_to_catalog_served: f64,
+    /// Then until paved's CPU use fell below 5% (a re-read of its locations, if any).
+    pub seconds_until_idle: f64,
+    /// VmHWM of the restarted process at the end of the load phase.
+    pub peak_rss_bytes: u64,
+    pub shutdown_seconds: f64,
+}
+
+pub fn machine(paved_binary: &Path) -> Machine {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_total_bytes = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map(|kib| kib * 1024);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu_model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map(|(_, model)| model.trim().to_string());
+    let git_dirty = command_output("git", &["status", "--porcelain", "--untracked-files=no"])
+        .map(|out| !out.is_empty());
+    Machine {
+        nproc: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        memory_total_bytes,
+        cpu_model,
+        kernel: command_output("uname", &["-sr"]),
+        rustc: command_output("rustc", &["-V"]),
+        git_commit: command_output("git", &["rev-parse", "HEAD"]),
+        git_dirty,
+        paved_binary: paved_binary.display().to_string(),
+        paved_version: paved_binary
+            .to_str()
+            .and_then(|binary| command_output(binary, &["--version"])),
+    }
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+pub fn markdown(results: &Results) -> String {
+    let mut out = String::new();
+    let s = &results.settings;
+    let m = &results.machine;
+    let _ = writeln!(
+        out,
+        "## paved-bench: {} entities, {}, {} clients × {:.0} s per scenario\n",
+        s.entities, s.database, s.concurrency, s.duration_seconds
+    );
+    let _ = writeln!(
+        out,
+        "Machine: {} cores, {}, {}; {}; commit {}{}\n",
+        m.nproc,
+        m.memory_total_bytes
+            .map_or_else(|| "? memory".to_string(), mib),
+        m.cpu_model.as_deref().unwrap_or("unknown CPU"),
+        m.rustc.as_deref().unwrap_or("rustc ?"),
+        m.git_commit
+            .as_deref()
+            .map_or("?", |c| &c[..c.len().min(12)]),
+        if m.git_dirty == Some(true) {
+            " (dirty)"
+        } else {
+            ""
+        },
+    );
+    let i = &results.ingest;
+    let c = &results.cold_start;
+    let _ = writeln!(out, "| figure | value |\n|---|---|");
+    let _ = writeln!(
+        out,
+        "| ingest + stitch, all entities counted | {:.2} s |",
+        i.seconds_to_all_entities
+    );
+    let _ = writeln!(
+        out,
+        "| … and sampled relations verified | {:.2} s |",
+        i.seconds_to_relations_verified
+    );
+    let _ = writeln!(
+        out,
+        "| ingest rate | {:.0} entities/s |",
+        i.entities_per_second
+    );
+    let _ = writeln!(
+        out,
+        "| peak RSS during ingest (VmHWM) | {} |",
+        mib(i.peak_rss_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "| correctness | {} ({} entities, {} relations checked) |",
+        if results.correctness.ok {
+            "ok"
+        } else {
+            "FAILED"
+        },
+        results.correctness.entities_checked,
+        results.correctness.relations_checked
+    );
+    let _ = writeln!(
+        out,
+        "| shutdown after SIGTERM | {:.2} s |",
+        results.shutdown.seconds
+    );
+    let _ = writeln!(
+        out,
+        "| cold start to /readyz 200 | {:.3} s |",
+        c.seconds_to_ready
+    );
+    let _ = writeln!(
+        out,
+        "| cold start to whole catalog served | {:.3} s |",
+        c.seconds_to_catalog_served
+    );
+    let _ = writeln!(
+        out,
+        "| peak RSS after restart and load | {} |",
+        mib(c.peak_rss_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "| peak RSS overall | {} |\n",
+        mib(results.peak_rss_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "| scenario | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in &results.load {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            r.scenario,
+            r.requests,
+            r.errors,
+            r.requests_per_second,
+            r.p50_ms,
+            r.p90_ms,
+            r.p99_ms,
+            r.max_ms
+        );
+    }
+    out
+}

@@ -1,0 +1,138 @@
+//! Runs `paved-bench run --quick` against the real paved binary and checks that the results
+//! file holds every figure and that no request failed. Speeds are never asserted: the harness
+//! reports them, this test only checks that it can.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Builds the debug paved binary (a no-op when it is current) and returns its path, or `None`
+/// when it cannot be built, e.g. while the server crates are half-written.
+fn build_paved() -> Option<PathBuf> {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let output = Command::new(cargo)
+        .args(["build", "-p", "paved", "--bin", "paved"])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(&root)
+        .output()
+        .expect("cargo could not be started");
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
+        println!(
+            "SKIPPED: the paved binary cannot be built, so the harness was not run.\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+        return None;
+    }
+    let binary = target_dir.join("debug").join("paved");
+    assert!(
+        binary.is_file(),
+        "cargo built paved but {} is missing",
+        binary.display()
+    );
+    Some(binary)
+}
+
+fn number_at(results: &Value, pointer: &str) -> f64 {
+    match results.pointer(pointer).and_then(Value::as_f64) {
+        Some(value) => value,
+        None => panic!("results lack the figure {pointer}: {results:#}"),
+    }
+}
+
+#[test]
+fn quick_run_reports_every_figure_without_errors() {
+    let Some(paved) = build_paved() else { return };
+    let out = tempfile::tempdir().expect("temporary folder");
+    let output = Command::new(env!("CARGO_BIN_EXE_paved-bench"))
+        .args(["run", "--quick", "--paved"])
+        .arg(&paved)
+        .arg("--out")
+        .arg(out.path())
+        .current_dir(workspace_root())
+        .output()
+        .expect("paved-bench could not be started");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "paved-bench failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains("| scenario |"),
+        "no Markdown table printed:\n{stdout}"
+    );
+
+    let results_file = out.path().join("results-2000.json");
+    let text = std::fs::read_to_string(&results_file)
+        .unwrap_or_else(|error| panic!("{}: {error}", results_file.display()));
+    let results: Value = serde_json::from_str(&text).expect("results are JSON");
+
+    for pointer in [
+        "/ingest/seconds_to_all_entities",
+        "/ingest/seconds_to_relations_verified",
+        "/ingest/entities_per_second",
+        "/ingest/peak_rss_bytes",
+        "/cold_start/seconds_to_ready",
+        "/cold_start/seconds_to_catalog_served",
+        "/cold_start/peak_rss_bytes",
+        "/peak_rss_bytes",
+        "/machine/nproc",
+        "/settings/entities",
+    ] {
+        assert!(
+            number_at(&results, pointer) > 0.0,
+            "{pointer} is not positive"
+        );
+    }
+    assert!(number_at(&results, "/shutdown/seconds") >= 0.0);
+    assert_eq!(results["settings"]["entities"], 2000);
+    assert_eq!(
+        results["correctness"]["ok"], true,
+        "{:#}",
+        results["correctness"]
+    );
+    assert!(number_at(&results, "/correctness/relations_checked") > 0.0);
+    assert_eq!(results["total_errors"], 0);
+    for key in ["rustc", "git_commit"] {
+        assert!(results["machine"][key].is_string(), "machine.{key} missing");
+    }
+    assert!(
+        results["command_line"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+
+    let scenarios = results["load"].as_array().expect("load is a list");
+    assert_eq!(scenarios.len(), 3, "three load scenarios");
+    for scenario in scenarios {
+        let name = scenario["scenario"].as_str().unwrap_or("?");
+        assert_eq!(scenario["errors"], 0, "{name}: {scenario:#}");
+        for figure in [
+            "requests",
+            "requests_per_second",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+            "max_ms",
+        ] {
+            let value = scenario[figure]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{name}: no {figure}"));
+            assert!(value > 0.0, "{name}: {figure} is {value}");
+        }
+        assert!(scenario["p50_ms"].as_f64() <= scenario["p99_ms"].as_f64());
+        assert!(scenario["p99_ms"].as_f64() <= scenario["max_ms"].as_f64());
+    }
+}
