@@ -8,6 +8,10 @@
 pub mod diagnostic;
 pub mod entity;
 pub mod entity_ref;
+pub mod filter;
+pub mod relations;
+pub mod search;
+pub mod validation;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Severity};

@@ -1,0 +1,425 @@
+//! Search rows: the flattened, lower-cased `key = value` pairs of a stitched entity that the
+//! catalog's `filter=` queries and facets run on, built as Backstage's `buildEntitySearch` does.
+
+use serde_json::{Map, Value};
+
+/// Keys longer than this are not indexed (Backstage: `MAX_KEY_LENGTH`).
+pub const MAX_KEY_LENGTH: usize = 200;
+/// Values longer than this are indexed as null (Backstage: `MAX_VALUE_LENGTH`), because
+/// databases refuse to index very long values.
+pub const MAX_VALUE_LENGTH: usize = 200;
+
+/// One row of the search index: a lower-cased dotted key and its lower-cased value, or `None`
+/// for null, missing or over-long values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SearchRow {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+/// The search rows of a stitched entity, sorted by key and value, without duplicates.
+///
+/// As Backstage: every leaf under its dotted path (array items under the array's key, and for
+/// each string item also `<path>.<item> = "true"`, so that "has both tags" can be expressed as
+/// two keys); `status`, `attachments` and the raw `relations` array are skipped;
+/// `metadata.name`, `metadata.namespace` and `metadata.uid` are always present (null when
+/// missing), a missing namespace also matches `default`; each relation becomes
+/// `relations.<type> = <targetRef>`.
+pub fn search_rows(final_entity: &Value) -> Vec<SearchRow> {
+    let mut rows = Vec::with_capacity(64);
+    let mut path = String::with_capacity(64);
+    visit(&mut path, final_entity, Depth::Root, &mut |key, leaf| {
+        rows.push(make_row(key, leaf))
+    });
+
+    let metadata = final_entity.get("metadata").and_then(Value::as_object);
+    let metadata_field = |name: &str| {
+        metadata
+            .and_then(|m| m.get(name))
+            .map_or(Leaf::Null, Leaf::of)
+    };
+    for name in ["metadata.name", "metadata.namespace", "metadata.uid"] {
+        let field = &name["metadata.".len()..];
+        rows.push(make_row(name, metadata_field(field)));
+    }
+    let namespace = metadata.and_then(|m| m.get("namespace"));
+    if namespace
+        .is_none_or(|ns| matches!(ns, Value::Null | Value::Bool(false)) || ns.as_str() == Some(""))
+    {
+        rows.push(make_row(
+            "metadata.namespace",
+            Leaf::Str(crate::entity_ref::DEFAULT_NAMESPACE),
+        ));
+    }
+
+    if let Some(relations) = final_entity.get("relations").and_then(Value::as_array) {
+        for relation in relations {
+            let Some(relation_type) = relation.get("type").and_then(Value::as_str) else {
+                continue;
+            };
+            let target = relation.get("targetRef").map_or(Leaf::Null, Leaf::of);
+            let mut key = String::with_capacity(10 + relation_type.len());
+            key.push_str("relations.");
+            push_lowercase(&mut key, relation_type);
+            rows.push(make_row(&key, target));
+        }
+    }
+
+    rows.retain(|row| row.key.len() <= MAX_KEY_LENGTH || utf16_len(&row.key) <= MAX_KEY_LENGTH);
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+/// The dotted keys of an entity that collide once lower-cased (`spec.owner` and `spec.Owner`),
+/// sorted. Backstage refuses to index such an entity, so validation reports them.
+///
+/// Two paths can only collide where sibling keys differ only in case, siblings being the keys
+/// of one map or of all the maps in one list (list items share their list's key). So the check
+/// walks the tree level by level and compares distinct sibling spellings, which costs no
+/// allocation for the usual entity. The `<list>.<item>` keys are left out: Backstage
+/// de-duplicates them case-insensitively, so tags `[Java, java]` do not collide.
+pub fn keys_differing_only_in_case(entity: &Value) -> Vec<String> {
+    let mut conflicts = Vec::new();
+    if let Some(root) = entity.as_object() {
+        collect_case_conflicts(&[root], "", &mut conflicts);
+    }
+    conflicts.sort();
+    conflicts.dedup();
+    conflicts
+}
+
+fn collect_case_conflicts(maps: &[&Map<String, Value>], path: &str, out: &mut Vec<String>) {
+    let mut spellings: Vec<&str> = Vec::new();
+    for map in maps {
+        for key in map.keys() {
+            if path.is_empty() && matches!(key.as_str(), "attachments" | "relations" | "status") {
+                continue;
+            }
+            if !spellings.contains(&key.as_str()) {
+                spellings.push(key);
+            }
+        }
+    }
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    for (i, a) in spellings.iter().enumerate() {
+        for b in &spellings[i + 1..] {
+            if same_ignoring_case(a, b) {
+                out.push(join(a));
+                out.push(join(b));
+            }
+        }
+    }
+    for key in spellings {
+        let mut children = Vec::new();
+        for map in maps {
+            if let Some(child) = map.get(key) {
+                push_maps(child, &mut children);
+            }
+        }
+        if !children.is_empty() {
+            collect_case_conflicts(&children, &join(key), out);
+        }
+    }
+}
+
+/// The maps in a value: itself, or the maps among its (nested) list items.
+fn push_maps<'a>(value: &'a Value, out: &mut Vec<&'a Map<String, Value>>) {
+    match value {
+        Value::Object(map) => out.push(map),
+        Value::Array(items) => items.iter().for_each(|item| push_maps(item, out)),
+        _ => {}
+    }
+}
+
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+/// A scalar leaf of the entity tree.
+#[derive(Clone, Copy)]
+enum Leaf<'a> {
+    Null,
+    Str(&'a str),
+    Bool(bool),
+    Number(&'a serde_json::Number),
+    /// Objects and arrays where a scalar was expected (`metadata.name: {}`): indexed as null.
+    Other,
+    /// The `true` of a `<list>.<string item>` key.
+    ArrayItemMarker,
+}
+
+impl<'a> Leaf<'a> {
+    fn of(value: &'a Value) -> Self {
+        match value {
+            Value::Null => Leaf::Null,
+            Value::String(s) => Leaf::Str(s),
+            Value::Bool(b) => Leaf::Bool(*b),
+            Value::Number(n) => Leaf::Number(n),
+            Value::Array(_) | Value::Object(_) => Leaf::Other,
+        }
+    }
+}
+
+/// Where in the tree a map sits, for Backstage's special keys (matched on the exact spelling).
+#[derive(Clone, Copy, PartialEq)]
+enum Depth {
+    Root,
+    RootMetadata,
+    Deeper,
+}
+
+/// Walks `value`, calling `emit(lower-cased dotted key, leaf)` for every leaf, as Backstage's
+/// `traverse` (whose keys are lower-cased afterwards).
+fn visit(path: &mut String, value: &Value, depth: Depth, emit: &mut impl FnMut(&str, Leaf<'_>)) {
+    match value {
+        Value::Object(map) => visit_map(path, map, depth, emit),
+        Value::Array(items) => {
+            for item in items {
+                visit(path, item, Depth::Deeper, emit);
+                if let Value::String(s) = item {
+                    let len = path.len();
+                    path.push('.');
+                    push_lowercase(path, s);
+                    emit(path, Leaf::ArrayItemMarker);
+                    path.truncate(len);
+                }
+            }
+        }
+        scalar => emit(path, Leaf::of(scalar)),
+    }
+}
+
+fn visit_map(
+    path: &mut String,
+    map: &Map<String, Value>,
+    depth: Depth,
+    emit: &mut impl FnMut(&str, Leaf<'_>),
+) {
+    for (key, child) in map {
+        let child_depth = match depth {
+            Depth::Root => {
+                if matches!(key.as_str(), "attachments" | "relations" | "status") {
+                    continue;
+                }
+                if key == "metadata" {
+                    Depth::RootMetadata
+                } else {
+                    Depth::Deeper
+                }
+            }
+            Depth::RootMetadata => {
+                if matches!(key.as_str(), "name" | "namespace" | "uid" | "etag") {
+                    continue;
+                }
+                Depth::Deeper
+            }
+            Depth::Deeper => Depth::Deeper,
+        };
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        push_lowercase(path, key);
+        visit(path, child, child_depth, emit);
+        path.truncate(len);
+    }
+}
+
+/// Appends `s` lower-cased: the search keys are built lower-case as the walk goes, so each row
+/// costs one copy of its key.
+fn push_lowercase(buffer: &mut String, s: &str) {
+    if s.is_ascii() {
+        let start = buffer.len();
+        buffer.push_str(s);
+        buffer[start..].make_ascii_lowercase();
+    } else {
+        buffer.push_str(&s.to_lowercase());
+    }
+}
+
+/// A row from a key that is already lower-case.
+fn make_row(key: &str, leaf: Leaf<'_>) -> SearchRow {
+    let key = key.to_string();
+    let value = match leaf {
+        Leaf::Null | Leaf::Other => None,
+        Leaf::Str(s) => Some(lower(s)),
+        Leaf::Bool(b) => Some(if b { "true" } else { "false" }.to_string()),
+        Leaf::ArrayItemMarker => Some("true".to_string()),
+        Leaf::Number(n) => Some(js_number_string(n)),
+    };
+    let value = value.filter(|v| v.len() <= MAX_VALUE_LENGTH || utf16_len(v) <= MAX_VALUE_LENGTH);
+    SearchRow { key, value }
+}
+
+fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// Backstage measures lengths in UTF-16 code units (JavaScript strings).
+fn utf16_len(s: &str) -> usize {
+    s.encode_utf16().count()
+}
+
+/// A number as JavaScript's `String(n)` writes it for the common cases: integers without a
+/// fraction (`1`, not `1.0`).
+fn js_number_string(n: &serde_json::Number) -> String {
+    if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+        if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e21 {
+            return format!("{f:.0}");
+        }
+        return f.to_string();
+    }
+    n.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+    use serde_json::json;
+
+    fn check(entity: Value, expected: Expect) {
+        let rows = search_rows(&entity);
+        let text: String = rows
+            .iter()
+            .map(|r| format!("{} = {}\n", r.key, r.value.as_deref().unwrap_or("<null>")))
+            .collect();
+        expected.assert_eq(&text);
+    }
+
+    #[test]
+    fn stitched_component() {
+        check(
+            json!({
+                "apiVersion": "backstage.io/v1alpha1",
+                "kind": "Component",
+                "metadata": {
+                    "name": "Artist-Web",
+                    "namespace": "default",
+                    "uid": "U-1",
+                    "etag": "abc",
+                    "generation": 1,
+                    "tags": ["Java", "data", "java"],
+                    "labels": {"example.com/Tier": "Gold"},
+                    "annotations": {"backstage.io/techdocs-ref": "dir:."},
+                    "links": [{"url": "https://A", "title": "Admin"}, {"url": "https://b"}]
+                },
+                "spec": {
+                    "type": "website",
+                    "owner": "team-a",
+                    "weight": 1.5,
+                    "replicas": 3.0,
+                    "public": true,
+                    "retired": null,
+                    "ports": [80, [443]],
+                    "empty": [],
+                    "nested": {}
+                },
+                "relations": [
+                    {"type": "ownedBy", "targetRef": "group:default/team-a"},
+                    {"type": "partOf", "targetRef": "system:default/Artists"}
+                ],
+                "status": {"items": [{"type": "x"}]},
+                "attachments": {"x": 1}
+            }),
+            expect![[r#"
+                apiversion = backstage.io/v1alpha1
+                kind = component
+                metadata.annotations.backstage.io/techdocs-ref = dir:.
+                metadata.generation = 1
+                metadata.labels.example.com/tier = gold
+                metadata.links.title = admin
+                metadata.links.url = https://a
+                metadata.links.url = https://b
+                metadata.name = artist-web
+                metadata.namespace = default
+                metadata.tags = data
+                metadata.tags = java
+                metadata.tags.data = true
+                metadata.tags.java = true
+                metadata.uid = u-1
+                relations.ownedby = group:default/team-a
+                relations.partof = system:default/artists
+                spec.owner = team-a
+                spec.ports = 443
+                spec.ports = 80
+                spec.public = true
+                spec.replicas = 3
+                spec.retired = <null>
+                spec.type = website
+                spec.weight = 1.5
+            "#]],
+        );
+    }
+
+    #[test]
+    fn missing_metadata_fields_and_default_namespace() {
+        check(
+            json!({"kind": "Thing", "metadata": {}}),
+            expect![[r#"
+                kind = thing
+                metadata.name = <null>
+                metadata.namespace = <null>
+                metadata.namespace = default
+                metadata.uid = <null>
+            "#]],
+        );
+    }
+
+    #[test]
+    fn long_keys_are_skipped_and_long_values_nulled() {
+        let long = "x".repeat(MAX_VALUE_LENGTH + 1);
+        let fits = "y".repeat(MAX_VALUE_LENGTH);
+        let entity = json!({
+            "metadata": {"name": "a", "namespace": "ns", "uid": "u"},
+            "spec": {"long": long, "fits": fits, long.clone(): "v"}
+        });
+        let rows = search_rows(&entity);
+        assert!(rows.contains(&SearchRow {
+            key: "spec.long".into(),
+            value: None
+        }));
+        assert!(rows.contains(&SearchRow {
+            key: "spec.fits".into(),
+            value: Some(fits)
+        }));
+        assert!(rows.iter().all(|r| !r.key.contains(&long)));
+        assert_eq!(
+            rows.iter()
+                .filter(|r| r.key == "metadata.namespace")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn case_collisions() {
+        let entity = json!({
+            "metadata": {"name": "a", "tags": ["Java", "java"]},
+            "spec": {"owner": "a", "Owner": "b", "list": [{"X": 1}, {"x": 2}], "same": [{"y": 1}, {"y": 2}]}
+        });
+        assert_eq!(
+            keys_differing_only_in_case(&entity),
+            ["spec.Owner", "spec.list.X", "spec.list.x", "spec.owner"]
+        );
+        assert_eq!(
+            keys_differing_only_in_case(&json!({"spec": {"a": 1, "b": [1, 2]}})),
+            Vec::<String>::new()
+        );
+    }
+}
