@@ -3,7 +3,7 @@
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use paved_model::{EntityRef, RefDefaults};
+use paved_model::{EntityRef, RefDefaults, RefError};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use std::io::IsTerminal;
@@ -153,8 +153,10 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
 }
 
 fn parse_ref(text: &str) -> anyhow::Result<EntityRef> {
-    EntityRef::parse(text, RefDefaults::default()).map_err(|e| {
-        anyhow!("{e}; give the reference as kind:namespace/name or kind:name (e.g. component:default/checkout)")
+    let hint = "give it as kind:namespace/name or kind:name (e.g. component:default/checkout)";
+    EntityRef::parse(text, RefDefaults::default()).map_err(|e| match e {
+        RefError::MissingKind(_) => anyhow!("entity reference '{text}' has no kind; {hint}"),
+        other => anyhow!("{other}; {hint}"),
     })
 }
 
@@ -338,6 +340,8 @@ fn import_summary(result: &Value, dry_run: bool) -> String {
 /// The catalog API of one server.
 struct Api {
     client: reqwest::Client,
+    /// `--server` as given, for messages.
+    server: String,
     base: Url,
     token: Option<String>,
 }
@@ -365,6 +369,7 @@ impl Api {
             .context("cannot set up the HTTP client")?;
         Ok(Api {
             client,
+            server: args.server.clone(),
             base,
             token: args.token.clone(),
         })
@@ -395,7 +400,7 @@ impl Api {
         let response = request
             .send()
             .await
-            .map_err(|e| anyhow!("cannot reach {}: {}", self.base, error_chain(&e)))?;
+            .map_err(|e| anyhow!("cannot reach {}: {}", self.server, root_cause(&e)))?;
         let status = response.status();
         let text = response
             .text()
@@ -412,15 +417,14 @@ impl Api {
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
+/// The innermost cause ("Connection refused (os error 111)"): reqwest's outer layers only
+/// repeat the URL.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
     }
-    text
+    cause.to_string()
 }
 
 /// Backstage's error body is `{"error": {"name", "message"}, …}`; anything else is shown as
@@ -432,6 +436,9 @@ fn server_error_message(status: StatusCode, body: &str) -> String {
         .and_then(|v| v.pointer("/error/message"))
         .and_then(Value::as_str);
     match message {
+        Some(message) if status == StatusCode::UNAUTHORIZED => {
+            format!("{message} ({status}); give a token with --token or PAVED_TOKEN")
+        }
         Some(message) => format!("{message} ({status})"),
         None => format!("the server answered {status}"),
     }

@@ -126,9 +126,12 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
         _ => EnvFilter::try_new(&config.log.level),
     }
     .with_context(|| format!("invalid log.level '{}'", config.log.level))?;
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for people; log files and collectors get plain text.
+        .with_ansi(std::io::stderr().is_terminal());
     // A second initialisation (tests) is harmless; ignore it.
     let _ = match config.log.format {
         crate::config::LogFormat::Text => builder.try_init(),
@@ -146,13 +149,9 @@ fn write_demo(data_dir: &Path) -> anyhow::Result<PathBuf> {
         let Some(file) = DemoCatalog::get(&name) else {
             continue;
         };
-        // Only the catalog's YAML is needed at run time (the folder may hold helper scripts).
-        if !matches!(
-            Path::new(name.as_ref())
-                .extension()
-                .and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
+        // The catalog needs its YAML and the files it pulls in (API definitions in JSON,
+        // GraphQL, protobuf; docs); the folder's consistency-check script is not part of it.
+        if Path::new(name.as_ref()).extension().and_then(|e| e.to_str()) == Some("py") {
             continue;
         }
         let target = root.join(name.as_ref());

@@ -428,6 +428,36 @@ fn serve_and_drive_it_with_the_catalog_client() {
 }
 
 #[test]
+fn configured_tokens_are_required_by_the_api() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(&dir.path().join("secrets/token"), "s3cret\n");
+    write(
+        &dir.path().join("paved.yaml"),
+        "auth:\n  tokens:\n    - name: ci\n      token_file: secrets/token\n",
+    );
+    let server = start_server(dir.path(), &[]);
+    let list = |token: Option<&str>| {
+        let mut command = paved(dir.path());
+        command.args(["catalog", "list", "--server", &server.url]);
+        if let Some(token) = token {
+            command.env("PAVED_TOKEN", token);
+        }
+        run(&mut command)
+    };
+    let (code, stdout, stderr) = list(None);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+    assert!(
+        stderr.contains("401 Unauthorized") && stderr.contains("PAVED_TOKEN"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = list(Some("wrong"));
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stdout, stderr) = list(Some("s3cret"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("KIND"), "{stdout}");
+}
+
+#[test]
 fn serve_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut server = start_server(dir.path(), &[]);
