@@ -201,3 +201,62 @@ pub(crate) async fn not_found_fallback(request: Request) -> ApiError {
         request.uri().path()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[test]
+    fn catalog_errors_map_to_statuses_and_names() {
+        let cases = [
+            (CatalogError::Invalid("x".into()), 400, "InputError"),
+            (CatalogError::NotFound("x".into()), 404, "NotFoundError"),
+            (CatalogError::Conflict("x".into()), 409, "ConflictError"),
+            (CatalogError::Forbidden("x".into()), 403, "NotAllowedError"),
+            (
+                CatalogError::Unavailable("x".into()),
+                503,
+                "ServiceUnavailableError",
+            ),
+            (CatalogError::Internal("x".into()), 500, "Error"),
+        ];
+        for (error, status, name) in cases {
+            let error = ApiError::from(error);
+            assert_eq!((error.status().as_u16(), error.name()), (status, name));
+        }
+        assert_eq!(
+            ApiError::Unauthenticated("x".into()).status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_details_stay_out_of_the_body() {
+        let app = Router::new()
+            .route(
+                "/boom",
+                get(|| async { ApiError::Internal("db at /secret/path broke".into()) }),
+            )
+            .layer(axum::middleware::from_fn(shape_error_responses));
+        let request = Request::builder()
+            .uri("/boom?q=1")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            body,
+            json!({
+                "error": { "name": "Error", "message": "Internal server error" },
+                "request": { "method": "GET", "url": "/boom?q=1" },
+                "response": { "statusCode": 500 },
+            })
+        );
+    }
+}

@@ -575,6 +575,16 @@ async fn by_refs_keeps_request_order_with_nulls() {
         json!({ "items": [{ "metadata": { "name": "alpha" } }] })
     );
 
+    let filtered = app
+        .post(
+            "/api/catalog/entities/by-refs?filter=spec.type=service",
+            r#"{"entityRefs":["component:default/alpha","component:default/gamma"]}"#,
+        )
+        .await
+        .json();
+    assert_eq!(filtered["items"][0]["metadata"]["name"], "alpha");
+    assert_eq!(filtered["items"][1], Value::Null, "gamma is a website");
+
     let url = "/api/catalog/entities/by-refs";
     let message = app.post(url, r#"{"entityRefs": ["#).await.assert_error(
         StatusCode::BAD_REQUEST,

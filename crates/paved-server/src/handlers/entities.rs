@@ -13,7 +13,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use paved_model::EntityRef;
-use paved_store::{EntityQuery, Keyset};
+use paved_model::filter::EntityFilter;
+use paved_model::search::search_rows;
+use paved_store::{EntityQuery, Keyset, RawEntity};
 use std::collections::BTreeMap;
 
 /// Lists entities (Backstage's original list endpoint; by-query is the paged one).
@@ -226,7 +228,10 @@ pub async fn delete_entity_by_uid(
 
 /// Many entities by ref, in request order, `null` for those that do not exist.
 #[utoipa::path(post, path = "/api/catalog/entities/by-refs", tag = "catalog",
-    params(("fields" = Option<Vec<String>>, Query, description = "Dotted field paths to return")),
+    params(
+        ("fields" = Option<Vec<String>>, Query, description = "Dotted field paths to return"),
+        ("filter" = Option<Vec<String>>, Query, description = "Entities not matching it are answered as null"),
+    ),
     request_body = EntitiesByRefsRequest,
     responses(
         (status = 200, description = "One item per requested ref", body = EntitiesByRefsResponse),
@@ -238,6 +243,7 @@ pub async fn entities_by_refs(
     ApiJson(request): ApiJson<EntitiesByRefsRequest>,
 ) -> Result<Response, ApiError> {
     let projection = params::projection(&query, request.fields.as_deref());
+    let filter = params::filter(&query)?;
     // A ref that does not parse names no entity: Backstage answers `null` for it, not an error.
     let parsed: Vec<Option<EntityRef>> = request
         .entity_refs
@@ -257,6 +263,10 @@ pub async fn entities_by_refs(
             Some(_) => found.next().flatten(),
             None => None,
         };
+        let entity = match (entity, filter.as_ref()) {
+            (Some(entity), Some(filter)) => matches_filter(&entity, filter)?.then_some(entity),
+            (entity, _) => entity,
+        };
         match entity {
             Some(entity) => push_entity(&mut body, &entity, projection.as_ref())?,
             None => body.push_str("null"),
@@ -264,6 +274,14 @@ pub async fn entities_by_refs(
     }
     body.push_str("]}");
     Ok(respond::json_text(StatusCode::OK, body))
+}
+
+/// Whether a stored entity passes a `filter=` (by-refs answers `null` for those that do not,
+/// as Backstage does). Only by-refs needs this: the other reads filter in the store.
+fn matches_filter(entity: &RawEntity, filter: &EntityFilter) -> Result<bool, ApiError> {
+    let value: serde_json::Value = serde_json::from_str(&entity.json)
+        .map_err(|e| ApiError::Internal(format!("stored entity is not valid JSON: {e}")))?;
+    Ok(filter.matches(&search_rows(&value)))
 }
 
 /// Distinct values of fields among the (filtered) entities, with counts.
