@@ -15,6 +15,9 @@ pub const MAX_VALUE_LENGTH: usize = 200;
 pub struct SearchRow {
     pub key: String,
     pub value: Option<String>,
+    /// The value as the entity spells it, before lower-casing (Backstage's `original_value`):
+    /// facets show it. `None` when `value` is.
+    pub original_value: Option<String>,
 }
 
 /// The search rows of a stitched entity, sorted by key and value, without duplicates.
@@ -67,7 +70,8 @@ pub fn search_rows(final_entity: &Value) -> Vec<SearchRow> {
 
     rows.retain(|row| row.key.len() <= MAX_KEY_LENGTH || utf16_len(&row.key) <= MAX_KEY_LENGTH);
     rows.sort_unstable();
-    rows.dedup();
+    // One row per key and value; of several spellings (`Java`, `java`) the first in sort order.
+    rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
     rows
 }
 
@@ -259,7 +263,16 @@ fn make_row(key: &str, leaf: Leaf<'_>) -> SearchRow {
         Leaf::Number(n) => Some(js_number_string(n)),
     };
     let value = value.filter(|v| v.len() <= MAX_VALUE_LENGTH || utf16_len(v) <= MAX_VALUE_LENGTH);
-    SearchRow { key, value }
+    let original_value = match (leaf, &value) {
+        (_, None) => None,
+        (Leaf::Str(s), Some(_)) => Some(s.to_string()),
+        (_, Some(v)) => Some(v.clone()),
+    };
+    SearchRow {
+        key,
+        value,
+        original_value,
+    }
 }
 
 fn lower(s: &str) -> String {
@@ -382,6 +395,29 @@ mod tests {
     }
 
     #[test]
+    fn original_case_is_kept_beside_the_lower_cased_value() {
+        let rows = search_rows(&json!({
+            "kind": "Component",
+            "metadata": {"name": "Web", "tags": ["java", "Java"]},
+            "spec": {"public": true}
+        }));
+        let find = |key: &str| rows.iter().filter(|r| r.key == key).collect::<Vec<_>>();
+        assert_eq!(find("kind")[0].original_value.as_deref(), Some("Component"));
+        assert_eq!(
+            find("metadata.name")[0].original_value.as_deref(),
+            Some("Web")
+        );
+        assert_eq!(
+            find("spec.public")[0].original_value.as_deref(),
+            Some("true")
+        );
+        let tags = find("metadata.tags");
+        assert_eq!(tags.len(), 1);
+        assert_eq!(tags[0].original_value.as_deref(), Some("Java"));
+        assert_eq!(find("metadata.uid")[0].original_value, None);
+    }
+
+    #[test]
     fn long_keys_are_skipped_and_long_values_nulled() {
         let long = "x".repeat(MAX_VALUE_LENGTH + 1);
         let fits = "y".repeat(MAX_VALUE_LENGTH);
@@ -392,11 +428,13 @@ mod tests {
         let rows = search_rows(&entity);
         assert!(rows.contains(&SearchRow {
             key: "spec.long".into(),
-            value: None
+            value: None,
+            original_value: None
         }));
         assert!(rows.contains(&SearchRow {
             key: "spec.fits".into(),
-            value: Some(fits)
+            value: Some(fits.clone()),
+            original_value: Some(fits)
         }));
         assert!(rows.iter().all(|r| !r.key.contains(&long)));
         assert_eq!(
