@@ -1,0 +1,585 @@
+//! `SqlStore`: the one `CatalogStore` implementation, over `sqlx::AnyPool`, for SQLite and
+//! PostgreSQL. Connection set-up, locations, reads and deletes live here; ingestion and
+//! stitching in `apply`, filtered queries and facets in `query`.
+
+use crate::apply;
+use crate::query;
+use crate::sql::{Backend, Sql, db_error, get};
+use crate::*;
+use paved_model::Diagnostic;
+use sqlx::AnyConnection;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnectionMetadata;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// IN lists are bound in chunks of this many values.
+pub(crate) const IN_CHUNK: usize = 500;
+
+pub(crate) struct SqlStore {
+    pub(crate) backend: Backend,
+    /// Reads. On PostgreSQL also writes (the same pool).
+    reader: AnyPool,
+    /// Writes. On SQLite a single connection: SQLite has one writer at a time anyway, and
+    /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
+    writer: AnyPool,
+}
+
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+impl SqlStore {
+    pub(crate) async fn connect(url: &str) -> StoreResult<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let store = if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url).await?
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            SqlStore {
+                backend: Backend::Postgres,
+                reader: pool.clone(),
+                writer: pool,
+            }
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL {url:?}: expected sqlite://… or postgres://…"
+            )));
+        };
+        let migrator = match store.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&store.writer)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("applying migrations: {e}")))?;
+        Ok(store)
+    }
+
+    async fn connect_sqlite(url: &str) -> StoreResult<SqlStore> {
+        // Create the file when missing unless the URL says otherwise.
+        let url = if url.contains("mode=") {
+            url.to_string()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let writer = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(600))
+            .after_connect(|conn, meta| Box::pin(sqlite_pragmas(conn, meta, true)))
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let reader = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, meta| Box::pin(sqlite_pragmas(conn, meta, false)))
+            .connect(&url)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(SqlStore {
+            backend: Backend::Sqlite,
+            reader,
+            writer,
+        })
+    }
+
+    /// Starts a write transaction. PostgreSQL writers from every replica take one advisory
+    /// lock, so writes are serialized as on SQLite: change sequences commit in order and two
+    /// replicas cannot both take the same entity.
+    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(70070001)) AS l")
+                .await
+                .map_err(db_error)?;
+        }
+        Ok(tx)
+    }
+
+    pub(crate) async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
+        self.reader.acquire().await.map_err(db_error)
+    }
+}
+
+async fn sqlite_pragmas(
+    conn: &mut AnyConnection,
+    _meta: PoolConnectionMetadata,
+    writer: bool,
+) -> Result<(), sqlx::Error> {
+    // WAL lets readers run beside the writer; NORMAL sync is durable across application
+    // crashes (a power cut may lose the last transactions, never corrupt the file).
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA busy_timeout = 10000").await?;
+    conn.execute("PRAGMA temp_store = MEMORY").await?;
+    if writer {
+        // A bigger page cache for the writer: bulk ingestion touches many index pages.
+        conn.execute("PRAGMA cache_size = -65536").await?;
+    } else {
+        conn.execute("PRAGMA cache_size = -16384").await?;
+    }
+    Ok(())
+}
+
+const LOCATION_COLUMNS: &str = "id, kind, target, origin, created_at, refreshed_at";
+
+fn location_from_row(row: &AnyRow) -> StoreResult<StoredLocation> {
+    let origin: String = get(row, 3)?;
+    Ok(StoredLocation {
+        id: LocationId(get(row, 0)?),
+        kind: get(row, 1)?,
+        target: get(row, 2)?,
+        origin: if origin == "config" {
+            LocationOrigin::Config
+        } else {
+            LocationOrigin::Api
+        },
+        created_at: get(row, 4)?,
+        refreshed_at: get(row, 5)?,
+    })
+}
+
+fn raw(json: String) -> RawEntity {
+    RawEntity { json }
+}
+
+/// Removes entities by id with their relations and search rows, appends their removal
+/// events, and returns the refs of surviving entities whose relations came from them (to be
+/// re-stitched).
+pub(crate) async fn remove_entities(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ids: &[i64],
+) -> StoreResult<Vec<String>> {
+    let now = now_millis();
+    let mut neighbours = HashSet::new();
+    let mut removed = HashSet::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let mut sql =
+            Sql::new("SELECT DISTINCT source_ref FROM relations WHERE originating_entity_id IN ");
+        sql.bind_list(chunk.iter().copied());
+        for row in sql.fetch_all(conn).await? {
+            neighbours.insert(get::<String>(&row, 0)?);
+        }
+        let mut sql = Sql::new("DELETE FROM entities WHERE id IN ");
+        sql.bind_list(chunk.iter().copied())
+            .push(" RETURNING entity_ref");
+        let mut refs = Vec::new();
+        for row in sql.fetch_all(conn).await? {
+            refs.push(get::<String>(&row, 0)?);
+        }
+        let changes: Vec<(&str, Option<&str>)> = refs.iter().map(|r| (r.as_str(), None)).collect();
+        apply::append_changes(conn, backend, &changes, now).await?;
+        removed.extend(refs);
+    }
+    Ok(neighbours
+        .into_iter()
+        .filter(|r| !removed.contains(r))
+        .collect())
+}
+
+impl SqlStore {
+    /// Deletes locations (and everything they provided) inside an open transaction.
+    async fn delete_locations_in(
+        &self,
+        conn: &mut AnyConnection,
+        location_ids: &[String],
+    ) -> StoreResult<u64> {
+        let mut restitch = Vec::new();
+        let mut deleted = 0;
+        for location_id in location_ids {
+            let mut sql = Sql::new("SELECT id FROM entities WHERE location_id = ");
+            sql.bind(location_id.as_str());
+            let ids = sql
+                .fetch_all(conn)
+                .await?
+                .iter()
+                .map(|row| get::<i64>(row, 0))
+                .collect::<StoreResult<Vec<i64>>>()?;
+            let mut sql = Sql::new(
+                "SELECT DISTINCT entity_ref FROM processing_errors WHERE entity_ref IS NOT NULL AND location_id = ",
+            );
+            sql.bind(location_id.as_str());
+            for row in sql.fetch_all(conn).await? {
+                restitch.push(get::<String>(&row, 0)?);
+            }
+            restitch.extend(remove_entities(conn, self.backend, &ids).await?);
+            let mut sql = Sql::new("DELETE FROM locations WHERE id = ");
+            sql.bind(location_id.as_str());
+            deleted += sql.execute(conn).await?;
+        }
+        apply::stitch_refs(conn, self.backend, restitch, &Default::default()).await?;
+        Ok(deleted)
+    }
+}
+
+#[async_trait]
+impl CatalogStore for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.read().await?;
+        Sql::new("SELECT 1").fetch_optional(&mut conn).await?;
+        Ok(())
+    }
+
+    async fn add_location(&self, new: NewLocation) -> StoreResult<StoredLocation> {
+        let mut tx = self.begin_write().await?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {LOCATION_COLUMNS} FROM locations WHERE kind = "
+        ));
+        sql.bind(new.kind.as_str())
+            .push(" AND target = ")
+            .bind(new.target.as_str());
+        if let Some(row) = sql.fetch_optional(&mut tx).await? {
+            let existing = location_from_row(&row)?;
+            if new.origin == LocationOrigin::Config && existing.origin == LocationOrigin::Config {
+                return Ok(existing);
+            }
+            return Err(StoreError::Conflict(format!(
+                "Location {}:{} already exists",
+                new.kind, new.target
+            )));
+        }
+        let location = StoredLocation {
+            id: LocationId(uuid::Uuid::new_v4().to_string()),
+            kind: new.kind,
+            target: new.target,
+            origin: new.origin,
+            created_at: now_millis(),
+            refreshed_at: None,
+        };
+        let mut sql = Sql::new(
+            "INSERT INTO locations (id, kind, target, origin, created_at, next_refresh_at) VALUES (",
+        );
+        sql.bind(location.id.0.as_str())
+            .push(", ")
+            .bind(location.kind.as_str())
+            .push(", ")
+            .bind(location.target.as_str())
+            .push(", ")
+            .bind(location.origin.as_str())
+            .push(", ")
+            .bind(location.created_at)
+            .push(", ")
+            .bind(location.created_at)
+            .push(")");
+        sql.execute(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(location)
+    }
+
+    async fn list_locations(&self) -> StoreResult<Vec<StoredLocation>> {
+        let mut conn = self.read().await?;
+        let sql = Sql::new(&format!(
+            "SELECT {LOCATION_COLUMNS} FROM locations ORDER BY created_at, id"
+        ));
+        sql.fetch_all(&mut conn)
+            .await?
+            .iter()
+            .map(location_from_row)
+            .collect()
+    }
+
+    async fn get_location(&self, id: &LocationId) -> StoreResult<Option<StoredLocation>> {
+        let mut conn = self.read().await?;
+        let mut sql = Sql::new(&format!(
+            "SELECT {LOCATION_COLUMNS} FROM locations WHERE id = "
+        ));
+        sql.bind(id.0.as_str());
+        sql.fetch_optional(&mut conn)
+            .await?
+            .as_ref()
+            .map(location_from_row)
+            .transpose()
+    }
+
+    async fn delete_location(&self, id: &LocationId) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let deleted = self
+            .delete_locations_in(&mut tx, std::slice::from_ref(&id.0))
+            .await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted > 0)
+    }
+
+    async fn retain_config_locations(&self, keep: &[LocationId]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let keep: HashSet<&str> = keep.iter().map(|id| id.0.as_str()).collect();
+        let rows = Sql::new("SELECT id FROM locations WHERE origin = 'config'")
+            .fetch_all(&mut tx)
+            .await?;
+        let mut dropped = Vec::new();
+        for row in rows {
+            let id: String = get(&row, 0)?;
+            if !keep.contains(id.as_str()) {
+                dropped.push(id);
+            }
+        }
+        self.delete_locations_in(&mut tx, &dropped).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn location_of_entity(&self, entity: &EntityRef) -> StoreResult<Option<StoredLocation>> {
+        let mut conn = self.read().await?;
+        let mut sql = Sql::new(
+            "SELECT l.id, l.kind, l.target, l.origin, l.created_at, l.refreshed_at \
+             FROM entities e JOIN locations l ON l.id = e.location_id WHERE e.entity_ref = ",
+        );
+        sql.bind(entity.to_string());
+        sql.fetch_optional(&mut conn)
+            .await?
+            .as_ref()
+            .map(location_from_row)
+            .transpose()
+    }
+
+    async fn claim_due_locations(
+        &self,
+        lease: Duration,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredLocation>> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut sql = Sql::new("UPDATE locations SET lease_until = ");
+        sql.bind(now.saturating_add(millis(lease)))
+            .push(" WHERE id IN (SELECT id FROM locations WHERE next_refresh_at <= ")
+            .bind(now)
+            .push(" AND (lease_until IS NULL OR lease_until <= ")
+            .bind(now)
+            .push(") ORDER BY next_refresh_at, id LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        if self.backend == Backend::Postgres {
+            // Another replica's claim in flight is skipped rather than waited for.
+            sql.push(" FOR UPDATE SKIP LOCKED");
+        }
+        sql.push(&format!(") RETURNING {LOCATION_COLUMNS}"));
+        let rows = sql.fetch_all(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        let mut claimed = rows
+            .iter()
+            .map(location_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        claimed.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(claimed)
+    }
+
+    async fn schedule_location_refresh(&self, id: &LocationId, after: Duration) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut sql = Sql::new("UPDATE locations SET lease_until = NULL, next_refresh_at = ");
+        sql.bind(now_millis().saturating_add(millis(after)))
+            .push(" WHERE id = ")
+            .bind(id.0.as_str());
+        let updated = sql.execute(&mut tx).await?;
+        tx.commit().await.map_err(db_error)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound(format!("no location with id {id}")));
+        }
+        Ok(())
+    }
+
+    async fn apply_location_snapshot(
+        &self,
+        snapshot: LocationSnapshot,
+    ) -> StoreResult<ApplyOutcome> {
+        let mut tx = self.begin_write().await?;
+        let outcome = apply::apply_snapshot(&mut tx, self.backend, snapshot).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(outcome)
+    }
+
+    async fn entity_by_ref(&self, entity: &EntityRef) -> StoreResult<Option<RawEntity>> {
+        let mut conn = self.read().await?;
+        let mut sql = Sql::new(
+            "SELECT final_json FROM entities WHERE final_json IS NOT NULL AND entity_ref = ",
+        );
+        sql.bind(entity.to_string());
+        Ok(sql
+            .fetch_optional(&mut conn)
+            .await?
+            .map(|row| get(&row, 0))
+            .transpose()?
+            .map(raw))
+    }
+
+    async fn entity_by_uid(&self, uid: &str) -> StoreResult<Option<RawEntity>> {
+        let mut conn = self.read().await?;
+        let mut sql =
+            Sql::new("SELECT final_json FROM entities WHERE final_json IS NOT NULL AND uid = ");
+        sql.bind(uid);
+        Ok(sql
+            .fetch_optional(&mut conn)
+            .await?
+            .map(|row| get(&row, 0))
+            .transpose()?
+            .map(raw))
+    }
+
+    async fn entities_by_refs(&self, refs: &[EntityRef]) -> StoreResult<Vec<Option<RawEntity>>> {
+        let mut conn = self.read().await?;
+        let wanted: Vec<String> = refs.iter().map(ToString::to_string).collect();
+        let mut found = std::collections::HashMap::new();
+        for chunk in wanted.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(
+                "SELECT entity_ref, final_json FROM entities WHERE final_json IS NOT NULL AND entity_ref IN ",
+            );
+            sql.bind_list(chunk.iter().map(String::as_str));
+            for row in sql.fetch_all(&mut conn).await? {
+                found.insert(get::<String>(&row, 0)?, get::<String>(&row, 1)?);
+            }
+        }
+        Ok(wanted
+            .iter()
+            .map(|r| found.get(r).cloned().map(raw))
+            .collect())
+    }
+
+    async fn query_entities(&self, query: &EntityQuery) -> StoreResult<EntityPage> {
+        let mut conn = self.read().await?;
+        query::query_entities(&mut conn, self.backend, query).await
+    }
+
+    async fn facets(
+        &self,
+        facets: &[String],
+        filter: Option<&EntityFilter>,
+    ) -> StoreResult<BTreeMap<String, Vec<FacetCount>>> {
+        let mut conn = self.read().await?;
+        query::facets(&mut conn, self.backend, facets, filter).await
+    }
+
+    async fn ancestry(&self, entity: &EntityRef) -> StoreResult<Option<Ancestry>> {
+        let mut conn = self.read().await?;
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut next = Some(entity.to_string());
+        while let Some(current) = next.take() {
+            if !seen.insert(current.clone()) {
+                break; // a cycle of parents: stop rather than loop
+            }
+            let mut sql = Sql::new(
+                "SELECT final_json, parent_ref FROM entities WHERE final_json IS NOT NULL AND entity_ref = ",
+            );
+            sql.bind(current.as_str());
+            let Some(row) = sql.fetch_optional(&mut conn).await? else {
+                break;
+            };
+            let parent: Option<String> = get(&row, 1)?;
+            let parent = parent.and_then(|p| EntityRef::parse_full(&p).ok());
+            next = parent.as_ref().map(ToString::to_string);
+            items.push(AncestryItem {
+                entity: raw(get(&row, 0)?),
+                parent_entity_refs: parent.into_iter().collect(),
+            });
+        }
+        if items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Ancestry {
+            root_entity_ref: entity.clone(),
+            items,
+        }))
+    }
+
+    async fn delete_entity_by_uid(&self, uid: &str) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let mut sql = Sql::new("SELECT id FROM entities WHERE uid = ");
+        sql.bind(uid);
+        let Some(row) = sql.fetch_optional(&mut tx).await? else {
+            return Ok(false);
+        };
+        let id: i64 = get(&row, 0)?;
+        let neighbours = remove_entities(&mut tx, self.backend, &[id]).await?;
+        apply::stitch_refs(&mut tx, self.backend, neighbours, &Default::default()).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn processing_errors(&self) -> StoreResult<Vec<StoredProcessingError>> {
+        let mut conn = self.read().await?;
+        let rows = Sql::new(
+            "SELECT p.location_id, l.target, p.entity_ref, p.diagnostic FROM processing_errors p \
+             JOIN locations l ON l.id = p.location_id ORDER BY p.id",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        let mut errors = Vec::with_capacity(rows.len());
+        for row in rows {
+            let entity_ref: Option<String> = get(&row, 2)?;
+            let diagnostic: String = get(&row, 3)?;
+            errors.push(StoredProcessingError {
+                location_id: LocationId(get(&row, 0)?),
+                location_target: get(&row, 1)?,
+                entity_ref: entity_ref.and_then(|r| EntityRef::parse_full(&r).ok()),
+                diagnostic: serde_json::from_str::<Diagnostic>(&diagnostic)
+                    .unwrap_or_else(|_| Diagnostic::error(diagnostic)),
+            });
+        }
+        Ok(errors)
+    }
+
+    async fn count_by_kind(&self) -> StoreResult<BTreeMap<String, u64>> {
+        let mut conn = self.read().await?;
+        let rows = Sql::new(
+            "SELECT kind, COUNT(*) FROM entities WHERE final_json IS NOT NULL GROUP BY kind",
+        )
+        .fetch_all(&mut conn)
+        .await?;
+        let mut counts = BTreeMap::new();
+        for row in rows {
+            counts.insert(get::<String>(&row, 0)?, get::<i64>(&row, 1)?.max(0) as u64);
+        }
+        Ok(counts)
+    }
+
+    async fn changes_since(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ChangeEvent>> {
+        let mut conn = self.read().await?;
+        let mut sql =
+            Sql::new("SELECT sequence, entity_ref, etag, at FROM changes WHERE sequence > ");
+        sql.bind(after_sequence)
+            .push(" ORDER BY sequence LIMIT ")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut events = Vec::new();
+        for row in sql.fetch_all(&mut conn).await? {
+            let entity_ref: String = get(&row, 1)?;
+            let Ok(entity_ref) = EntityRef::parse_full(&entity_ref) else {
+                continue;
+            };
+            events.push(ChangeEvent {
+                sequence: get(&row, 0)?,
+                entity_ref,
+                etag: get(&row, 2)?,
+                at: get(&row, 3)?,
+            });
+        }
+        Ok(events)
+    }
+}

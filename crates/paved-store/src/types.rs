@@ -1,0 +1,197 @@
+//! The values that cross the store boundary.
+
+use paved_model::filter::EntityFilter;
+use paved_model::{Diagnostic, EntityRef, ProcessedEntity};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A location's id: a UUID string, as Backstage's `locations.id`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct LocationId(pub String);
+
+impl fmt::Display for LocationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a location came from: the configuration (flags, `paved.yaml`) or the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocationOrigin {
+    Config,
+    Api,
+}
+
+impl LocationOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationOrigin::Config => "config",
+            LocationOrigin::Api => "api",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLocation {
+    /// `file` or `url`, as Backstage's location types.
+    pub kind: String,
+    pub target: String,
+    pub origin: LocationOrigin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLocation {
+    pub id: LocationId,
+    pub kind: String,
+    pub target: String,
+    pub origin: LocationOrigin,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    /// Unix milliseconds of the last completed refresh, if any.
+    pub refreshed_at: Option<i64>,
+}
+
+/// An entity found while reading a location, with the Location entity that listed its file
+/// (for ancestry) — `None` for the location's own root entity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SnapshotEntity {
+    pub processed: ProcessedEntity,
+    pub parent: Option<EntityRef>,
+}
+
+/// A processing error, pinned to the entity whose `status.items` should show it: the invalid
+/// entity itself when its ref is known, else the Location entity that listed the bad file.
+/// `None` = the location as a whole (e.g. its root could not be read).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessingError {
+    pub entity_ref: Option<EntityRef>,
+    pub diagnostic: Diagnostic,
+}
+
+/// A complete, fresh reading of one location. Applying it:
+/// - upserts `entities` (unchanged ones — same content hash — are not rewritten and keep
+///   their generation; changed ones get generation + 1 when their `spec` changed, and a new
+///   etag);
+/// - an entity already provided by ANOTHER location (not orphaned) is not taken: a
+///   `ProcessingError` "entity X is already provided by location Y" is stored for this
+///   location and counted in `ApplyOutcome::conflicts`; the first one keeps it. The same ref
+///   twice within one snapshot: the first wins, the second is a conflict error too;
+/// - entities this location provided before that are absent now become orphans (annotation
+///   `backstage.io/orphan: "true"`, kept, as Backstage does) — EXCEPT when `complete` is false
+///   (the location could not be read at all), when their source file is in `failed_files`
+///   (the file could not be read or parsed), or when their ref is in `retained` (the entity
+///   is still there but invalid now): then the previous version stays as it was;
+/// - an orphan that reappears in a snapshot loses the orphan annotation;
+/// - `errors` replace this location's previous errors; each is also shown in `status.items`
+///   of the entity it is pinned to;
+/// - every change to an entity's final form appends a [`ChangeEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocationSnapshot {
+    pub location_id: LocationId,
+    pub complete: bool,
+    pub entities: Vec<SnapshotEntity>,
+    pub failed_files: Vec<String>,
+    pub retained: Vec<EntityRef>,
+    pub errors: Vec<ProcessingError>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyOutcome {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub orphaned: u64,
+    pub conflicts: u64,
+    pub stitched: u64,
+}
+
+/// A stitched entity as stored: its JSON text, served as is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawEntity {
+    pub json: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderField {
+    /// Dotted field path, e.g. `metadata.name`.
+    pub field: String,
+    pub descending: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FullTextFilter {
+    pub term: String,
+    /// Dotted field paths to search; empty = Backstage's default (all fields).
+    pub fields: Vec<String>,
+}
+
+/// Where a keyset page starts: the order-field values and the internal id of the boundary
+/// entity. `backward` = the page before it (for `prevCursor`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyset {
+    pub values: Vec<Option<String>>,
+    pub id: i64,
+    pub backward: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EntityQuery {
+    pub filter: Option<EntityFilter>,
+    /// Empty = by entity ref (kind, namespace, name) ascending. Entities without a value for
+    /// an order field sort last. Ties are broken by the internal id, so paging is stable.
+    pub order: Vec<OrderField>,
+    pub full_text: Option<FullTextFilter>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    pub keyset: Option<Keyset>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityPage {
+    pub items: Vec<RawEntity>,
+    /// Number of entities matching filter and full-text filter, ignoring paging.
+    pub total_items: u64,
+    /// Keyset of the page after this one (None on the last page).
+    pub next: Option<Keyset>,
+    /// Keyset of the page before this one (None on the first page).
+    pub prev: Option<Keyset>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AncestryItem {
+    pub entity: RawEntity,
+    pub parent_entity_refs: Vec<EntityRef>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ancestry {
+    pub root_entity_ref: EntityRef,
+    pub items: Vec<AncestryItem>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredProcessingError {
+    pub location_id: LocationId,
+    pub location_target: String,
+    pub entity_ref: Option<EntityRef>,
+    pub diagnostic: Diagnostic,
+}
+
+/// One change to the catalog: an entity's final form was written (`etag` Some) or removed
+/// (`etag` None). Consumers (search, scorecards, live views) follow `sequence`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    pub sequence: i64,
+    pub entity_ref: EntityRef,
+    pub etag: Option<String>,
+    /// Unix milliseconds.
+    pub at: i64,
+}

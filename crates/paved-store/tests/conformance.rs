@@ -1,0 +1,1155 @@
+//! The conformance suite of `CatalogStore`: every test runs against SQLite (a temporary file)
+//! and, when `PAVED_TEST_DATABASE_URL` is set, against PostgreSQL in a schema of its own.
+
+use paved_model::filter::{EntityFilter, FilterCondition, FilterSet};
+use paved_model::{
+    Diagnostic, EmittedRelation, Entity, EntityRef, ProcessedEntity, SourcePosition,
+};
+use paved_store::*;
+use serde_json::{Value, json};
+use sqlx::Executor;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Store = Arc<dyn CatalogStore>;
+
+/// Runs `test` on a fresh SQLite store, then on a fresh PostgreSQL schema when configured.
+async fn on_each_backend<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
+    let store = connect(&url).await.expect("sqlite store");
+    assert_eq!(store.backend(), "sqlite");
+    test(store).await;
+
+    let Ok(base) = std::env::var("PAVED_TEST_DATABASE_URL") else {
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("postgres admin connection");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await
+        .expect("schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options[search_path]={schema}");
+    let store = connect(&url).await.expect("postgres store");
+    assert_eq!(store.backend(), "postgres");
+    test(store).await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .await
+        .expect("drop schema");
+}
+
+fn eref(s: &str) -> EntityRef {
+    EntityRef::parse_full(s).expect("valid ref")
+}
+
+fn rel(source: &str, relation_type: &str, target: &str) -> EmittedRelation {
+    EmittedRelation {
+        source: eref(source),
+        relation_type: relation_type.into(),
+        target: eref(target),
+    }
+}
+
+/// A snapshot entity `kind:default/name` from `file`, with extra fields merged into it.
+fn ent(
+    kind: &str,
+    name: &str,
+    file: &str,
+    extra: Value,
+    relations: Vec<EmittedRelation>,
+) -> SnapshotEntity {
+    let mut value = json!({
+        "apiVersion": "backstage.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+    });
+    if let (Some(target), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        for (k, v) in extra {
+            if k == "metadata" {
+                if let (Some(Value::Object(m)), Value::Object(more)) =
+                    (target.get_mut("metadata"), v)
+                {
+                    m.extend(more);
+                }
+            } else {
+                target.insert(k, v);
+            }
+        }
+    }
+    let entity = Entity::from_value(value).expect("object");
+    SnapshotEntity {
+        processed: ProcessedEntity {
+            entity_ref: entity.entity_ref(),
+            entity,
+            relations,
+            source: SourcePosition {
+                file: file.into(),
+                line: 1,
+                column: 1,
+            },
+            warnings: vec![],
+        },
+        parent: None,
+    }
+}
+
+fn snap(location: &StoredLocation, entities: Vec<SnapshotEntity>) -> LocationSnapshot {
+    LocationSnapshot {
+        location_id: location.id.clone(),
+        complete: true,
+        entities,
+        failed_files: vec![],
+        retained: vec![],
+        errors: vec![],
+    }
+}
+
+async fn location(store: &Store, target: &str) -> StoredLocation {
+    store
+        .add_location(NewLocation {
+            kind: "file".into(),
+            target: target.into(),
+            origin: LocationOrigin::Api,
+        })
+        .await
+        .expect("location added")
+}
+
+async fn get(store: &Store, r: &str) -> Option<Value> {
+    let raw = store.entity_by_ref(&eref(r)).await.expect("read");
+    raw.map(|raw| serde_json::from_str(&raw.json).expect("stored JSON parses"))
+}
+
+async fn must_get(store: &Store, r: &str) -> Value {
+    get(store, r)
+        .await
+        .unwrap_or_else(|| panic!("{r} should exist"))
+}
+
+fn relations_of(entity: &Value) -> Vec<String> {
+    entity["relations"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r["type"].as_str().unwrap_or(""),
+                        r["targetRef"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn status_messages(entity: &Value) -> Vec<String> {
+    entity["status"]["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i["message"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Component `name` owned by group `owner`, emitting both directions of the relation.
+fn component(name: &str, owner: &str, file: &str) -> SnapshotEntity {
+    let me = format!("component:default/{name}");
+    let group = format!("group:default/{owner}");
+    ent(
+        "Component",
+        name,
+        file,
+        json!({"spec": {"type": "service", "lifecycle": "production", "owner": owner}}),
+        vec![rel(&me, "ownedBy", &group), rel(&group, "ownerOf", &me)],
+    )
+}
+
+fn group(name: &str, file: &str) -> SnapshotEntity {
+    ent(
+        "Group",
+        name,
+        file,
+        json!({"spec": {"type": "team", "children": []}}),
+        vec![],
+    )
+}
+
+#[tokio::test]
+async fn locations_add_list_delete_and_conflict() {
+    on_each_backend(|store| async move {
+        let a = location(&store, "/a.yaml").await;
+        let b = location(&store, "/b.yaml").await;
+        let mut listed: Vec<String> = store
+            .list_locations()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.target)
+            .collect();
+        listed.sort();
+        assert_eq!(listed, ["/a.yaml", "/b.yaml"]);
+        assert_eq!(store.get_location(&a.id).await.unwrap(), Some(a.clone()));
+        assert!(a.refreshed_at.is_none());
+
+        let duplicate = store
+            .add_location(NewLocation {
+                kind: "file".into(),
+                target: "/a.yaml".into(),
+                origin: LocationOrigin::Api,
+            })
+            .await;
+        assert!(
+            matches!(duplicate, Err(StoreError::Conflict(_))),
+            "{duplicate:?}"
+        );
+
+        let config = NewLocation {
+            kind: "url".into(),
+            target: "https://x/c.yaml".into(),
+            origin: LocationOrigin::Config,
+        };
+        let first = store.add_location(config.clone()).await.unwrap();
+        let again = store.add_location(config).await.unwrap();
+        assert_eq!(
+            first, again,
+            "a config location registered twice is the same location"
+        );
+
+        assert!(store.delete_location(&b.id).await.unwrap());
+        assert!(!store.delete_location(&b.id).await.unwrap());
+        assert_eq!(store.get_location(&b.id).await.unwrap(), None);
+        assert_eq!(store.list_locations().await.unwrap().len(), 2);
+
+        store.retain_config_locations(&[]).await.unwrap();
+        let left = store.list_locations().await.unwrap();
+        assert_eq!(left, vec![a]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn apply_stitches_relations_from_both_sides_and_keeps_dangling_ones() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/catalog.yaml").await;
+        let mut web = component("web", "team-a", "/catalog.yaml");
+        web.processed.relations.push(rel(
+            "component:default/web",
+            "dependsOn",
+            "component:default/missing",
+        ));
+        web.processed.relations.push(rel(
+            "component:default/missing",
+            "dependencyOf",
+            "component:default/web",
+        ));
+        let outcome = store
+            .apply_location_snapshot(snap(&loc, vec![web, group("team-a", "/catalog.yaml")]))
+            .await
+            .unwrap();
+        assert_eq!(
+            (outcome.added, outcome.updated, outcome.unchanged),
+            (2, 0, 0)
+        );
+        assert_eq!(outcome.stitched, 2);
+
+        let web = must_get(&store, "component:default/web").await;
+        assert_eq!(
+            relations_of(&web),
+            [
+                "dependsOn component:default/missing",
+                "ownedBy group:default/team-a"
+            ]
+        );
+        assert_eq!(web["metadata"]["generation"], 1);
+        assert_eq!(web["metadata"]["namespace"], "default");
+        let team = must_get(&store, "group:default/team-a").await;
+        assert_eq!(relations_of(&team), ["ownerOf component:default/web"]);
+
+        let uid = web["metadata"]["uid"].as_str().unwrap().to_string();
+        let by_uid = store.entity_by_uid(&uid).await.unwrap().expect("by uid");
+        assert_eq!(serde_json::from_str::<Value>(&by_uid.json).unwrap(), web);
+        assert!(store.entity_by_uid("nope").await.unwrap().is_none());
+
+        let refs = [
+            eref("group:default/team-a"),
+            eref("component:default/missing"),
+            eref("component:default/web"),
+        ];
+        let many = store.entities_by_refs(&refs).await.unwrap();
+        assert_eq!(many.len(), 3);
+        assert!(many[0].as_ref().unwrap().json.contains("\"team-a\""));
+        assert!(many[1].is_none());
+        assert!(many[2].as_ref().unwrap().json.contains("\"web\""));
+
+        let location = store
+            .location_of_entity(&eref("component:default/web"))
+            .await
+            .unwrap();
+        assert_eq!(location.map(|l| l.id), Some(loc.id.clone()));
+        assert!(
+            store
+                .get_location(&loc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .refreshed_at
+                .is_some()
+        );
+
+        let counts = store.count_by_kind().await.unwrap();
+        assert_eq!(counts.get("component"), Some(&1));
+        assert_eq!(counts.get("group"), Some(&1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unchanged_reapply_keeps_etag_and_spec_change_bumps_generation() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/c.yaml").await;
+        store
+            .apply_location_snapshot(snap(&loc, vec![component("web", "team-a", "/c.yaml")]))
+            .await
+            .unwrap();
+        let before = must_get(&store, "component:default/web").await;
+
+        let outcome = store
+            .apply_location_snapshot(snap(&loc, vec![component("web", "team-a", "/c.yaml")]))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                outcome.added,
+                outcome.updated,
+                outcome.unchanged,
+                outcome.stitched
+            ),
+            (0, 0, 1, 0)
+        );
+        assert_eq!(must_get(&store, "component:default/web").await, before);
+
+        // Metadata only: new etag, same generation.
+        let mut described = component("web", "team-a", "/c.yaml");
+        described.processed.entity.as_object_mut()["metadata"]["description"] = json!("hello");
+        let outcome = store
+            .apply_location_snapshot(snap(&loc, vec![described]))
+            .await
+            .unwrap();
+        assert_eq!(outcome.updated, 1);
+        let after = must_get(&store, "component:default/web").await;
+        assert_eq!(after["metadata"]["generation"], 1);
+        assert_ne!(after["metadata"]["etag"], before["metadata"]["etag"]);
+        assert_eq!(after["metadata"]["uid"], before["metadata"]["uid"]);
+
+        // Spec: generation + 1, relations follow the new owner on both sides.
+        store
+            .apply_location_snapshot(snap(
+                &loc,
+                vec![
+                    component("web", "team-b", "/c.yaml"),
+                    group("team-a", "/c.yaml"),
+                ],
+            ))
+            .await
+            .unwrap();
+        let after = must_get(&store, "component:default/web").await;
+        assert_eq!(after["metadata"]["generation"], 2);
+        assert_eq!(relations_of(&after), ["ownedBy group:default/team-b"]);
+        assert_eq!(
+            relations_of(&must_get(&store, "group:default/team-a").await),
+            Vec::<String>::new()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_entity_provided_by_two_locations_stays_with_the_first() {
+    on_each_backend(|store| async move {
+        let first = location(&store, "/first.yaml").await;
+        let second = location(&store, "/second.yaml").await;
+        store
+            .apply_location_snapshot(snap(
+                &first,
+                vec![component("web", "team-a", "/first.yaml")],
+            ))
+            .await
+            .unwrap();
+        let mut root = ent(
+            "Location",
+            "second",
+            "/second.yaml",
+            json!({"spec": {"targets": ["./web.yaml"]}}),
+            vec![],
+        );
+        root.parent = None;
+        let mut contender = component("web", "team-b", "/second/web.yaml");
+        contender.parent = Some(eref("location:default/second"));
+        let outcome = store
+            .apply_location_snapshot(snap(&second, vec![root, contender]))
+            .await
+            .unwrap();
+        assert_eq!(outcome.conflicts, 1);
+        assert_eq!(outcome.added, 1);
+
+        let web = must_get(&store, "component:default/web").await;
+        assert_eq!(web["spec"]["owner"], "team-a");
+        let errors = store.processing_errors().await.unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].location_id, second.id);
+        assert_eq!(errors[0].location_target, "/second.yaml");
+        assert!(
+            errors[0]
+                .diagnostic
+                .message
+                .contains("already provided by location"),
+            "{:?}",
+            errors[0]
+        );
+        // Shown on the Location entity that listed the file.
+        let root = must_get(&store, "location:default/second").await;
+        assert_eq!(status_messages(&root).len(), 1);
+
+        // Twice in one snapshot: the first wins.
+        let outcome = store
+            .apply_location_snapshot(snap(
+                &first,
+                vec![
+                    component("web", "team-a", "/first.yaml"),
+                    component("web", "team-z", "/first.yaml"),
+                ],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(outcome.conflicts, 1);
+        assert_eq!(
+            must_get(&store, "component:default/web").await["spec"]["owner"],
+            "team-a"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn vanished_entities_become_orphans_unless_the_reading_was_partial() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/o.yaml").await;
+        let all = || {
+            vec![
+                component("a", "t", "/one.yaml"),
+                component("b", "t", "/two.yaml"),
+                component("c", "t", "/two.yaml"),
+                group("t", "/one.yaml"),
+            ]
+        };
+        store
+            .apply_location_snapshot(snap(&loc, all()))
+            .await
+            .unwrap();
+
+        // Incomplete reading: nothing is orphaned.
+        let mut partial = snap(&loc, vec![]);
+        partial.complete = false;
+        let outcome = store.apply_location_snapshot(partial).await.unwrap();
+        assert_eq!(outcome.orphaned, 0);
+        assert!(
+            must_get(&store, "component:default/a").await["metadata"]["annotations"]
+                .get("backstage.io/orphan")
+                .is_none()
+        );
+
+        // /two.yaml failed to parse, c is retained: only a is orphaned.
+        let mut failed = snap(&loc, vec![group("t", "/one.yaml")]);
+        failed.failed_files = vec!["/two.yaml".into()];
+        let outcome = store.apply_location_snapshot(failed).await.unwrap();
+        assert_eq!(outcome.orphaned, 1);
+        let a = must_get(&store, "component:default/a").await;
+        assert_eq!(a["metadata"]["annotations"]["backstage.io/orphan"], "true");
+        for name in ["b", "c"] {
+            let e = must_get(&store, &format!("component:default/{name}")).await;
+            assert!(
+                e["metadata"]["annotations"]
+                    .get("backstage.io/orphan")
+                    .is_none(),
+                "{name} kept as it was"
+            );
+        }
+        // An orphan keeps its relations.
+        assert_eq!(relations_of(&a), ["ownedBy group:default/t"]);
+
+        // Reappearing clears the annotation.
+        let outcome = store
+            .apply_location_snapshot(snap(&loc, all()))
+            .await
+            .unwrap();
+        assert_eq!(outcome.orphaned, 0);
+        let a = must_get(&store, "component:default/a").await;
+        assert!(
+            a["metadata"]
+                .get("annotations")
+                .and_then(|x| x.get("backstage.io/orphan"))
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retained_entity_keeps_its_previous_version_with_the_new_error() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/r.yaml").await;
+        store
+            .apply_location_snapshot(snap(&loc, vec![component("web", "team-a", "/r.yaml")]))
+            .await
+            .unwrap();
+        let before = must_get(&store, "component:default/web").await;
+        assert!(status_messages(&before).is_empty());
+
+        let mut next = snap(&loc, vec![]);
+        next.retained = vec![eref("component:default/web")];
+        next.errors = vec![ProcessingError {
+            entity_ref: Some(eref("component:default/web")),
+            diagnostic: Diagnostic::error("spec.owner is required")
+                .with_file("/r.yaml")
+                .at(4, 3),
+        }];
+        let outcome = store.apply_location_snapshot(next).await.unwrap();
+        assert_eq!(outcome.orphaned, 0);
+        let after = must_get(&store, "component:default/web").await;
+        assert_eq!(after["spec"], before["spec"]);
+        let messages = status_messages(&after);
+        assert_eq!(messages.len(), 1);
+        assert!(
+            messages[0].contains("spec.owner is required"),
+            "{messages:?}"
+        );
+        assert_eq!(
+            after["status"]["items"][0]["type"],
+            "backstage.io/catalog-processing"
+        );
+
+        // Fixed: the error goes away.
+        store
+            .apply_location_snapshot(snap(&loc, vec![component("web", "team-a", "/r.yaml")]))
+            .await
+            .unwrap();
+        assert!(status_messages(&must_get(&store, "component:default/web").await).is_empty());
+        assert!(store.processing_errors().await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_location_removes_its_entities_and_restitches_neighbours() {
+    on_each_backend(|store| async move {
+        let teams = location(&store, "/teams.yaml").await;
+        let services = location(&store, "/services.yaml").await;
+        store
+            .apply_location_snapshot(snap(&teams, vec![group("team-a", "/teams.yaml")]))
+            .await
+            .unwrap();
+        store
+            .apply_location_snapshot(snap(
+                &services,
+                vec![
+                    component("web", "team-a", "/s.yaml"),
+                    component("api", "team-a", "/s.yaml"),
+                ],
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            relations_of(&must_get(&store, "group:default/team-a").await),
+            [
+                "ownerOf component:default/api",
+                "ownerOf component:default/web"
+            ]
+        );
+
+        // Delete one entity by uid: the group loses that inverse relation.
+        let api = must_get(&store, "component:default/api").await;
+        assert!(
+            store
+                .delete_entity_by_uid(api["metadata"]["uid"].as_str().unwrap())
+                .await
+                .unwrap()
+        );
+        assert!(!store.delete_entity_by_uid("no-such-uid").await.unwrap());
+        assert!(get(&store, "component:default/api").await.is_none());
+        assert_eq!(
+            relations_of(&must_get(&store, "group:default/team-a").await),
+            ["ownerOf component:default/web"]
+        );
+
+        assert!(store.delete_location(&services.id).await.unwrap());
+        assert!(get(&store, "component:default/web").await.is_none());
+        assert_eq!(
+            relations_of(&must_get(&store, "group:default/team-a").await),
+            Vec::<String>::new()
+        );
+        assert_eq!(store.count_by_kind().await.unwrap().get("component"), None);
+    })
+    .await;
+}
+
+fn filter(sets: &[&[(&str, Option<&[&str]>)]]) -> EntityFilter {
+    EntityFilter {
+        any_of: sets
+            .iter()
+            .map(|set| FilterSet {
+                all_of: set
+                    .iter()
+                    .map(|(key, values)| FilterCondition {
+                        key: key.to_string(),
+                        values: values.map(|v| v.iter().map(|s| s.to_string()).collect()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn names(page: &EntityPage) -> Vec<String> {
+    page.items
+        .iter()
+        .map(|raw| {
+            let v: Value = serde_json::from_str(&raw.json).unwrap();
+            v["metadata"]["name"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// Five components and two groups with owners, lifecycles and tags for query tests.
+async fn query_fixture(store: &Store) {
+    let loc = location(store, "/q.yaml").await;
+    let c = |name: &str, owner: &str, lifecycle: &str, tags: Value| {
+        let mut e = component(name, owner, "/q.yaml");
+        let obj = e.processed.entity.as_object_mut();
+        obj["spec"]["lifecycle"] = json!(lifecycle);
+        obj["metadata"]["tags"] = tags;
+        e
+    };
+    let entities = vec![
+        c("alpha", "team-a", "production", json!(["Java", "web"])),
+        c("bravo", "team-b", "experimental", json!(["go"])),
+        c("charlie", "team-a", "production", json!([])),
+        c("delta", "team-b", "production", json!(["Java"])),
+        c("echo", "team-c", "deprecated", json!(["web"])),
+        group("team-a", "/q.yaml"),
+        group("team-b", "/q.yaml"),
+    ];
+    store
+        .apply_location_snapshot(snap(&loc, entities))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn filters_ordering_paging_and_full_text() {
+    on_each_backend(|store| async move {
+        query_fixture(&store).await;
+        let query = |filter: Option<EntityFilter>| EntityQuery {
+            filter,
+            ..Default::default()
+        };
+
+        // Default order: by entity ref.
+        let all = store.query_entities(&query(None)).await.unwrap();
+        assert_eq!(
+            names(&all),
+            [
+                "alpha", "bravo", "charlie", "delta", "echo", "team-a", "team-b"
+            ]
+        );
+        assert_eq!(all.total_items, 7);
+
+        let and = filter(&[&[
+            ("kind", Some(&["component"])),
+            ("spec.owner", Some(&["team-a"])),
+        ]]);
+        assert_eq!(
+            names(&store.query_entities(&query(Some(and))).await.unwrap()),
+            ["alpha", "charlie"]
+        );
+        let or = filter(&[
+            &[("spec.owner", Some(&["team-c"]))],
+            &[("kind", Some(&["group"]))],
+        ]);
+        assert_eq!(
+            names(&store.query_entities(&query(Some(or))).await.unwrap()),
+            ["echo", "team-a", "team-b"]
+        );
+        let multi = filter(&[&[("spec.lifecycle", Some(&["experimental", "deprecated"]))]]);
+        assert_eq!(
+            names(&store.query_entities(&query(Some(multi))).await.unwrap()),
+            ["bravo", "echo"]
+        );
+        let exists = filter(&[&[("metadata.tags", None)]]);
+        assert_eq!(
+            names(&store.query_entities(&query(Some(exists))).await.unwrap()),
+            ["alpha", "bravo", "delta", "echo"]
+        );
+        let relation = filter(&[&[("relations.ownerof", Some(&["component:default/alpha"]))]]);
+        assert_eq!(
+            names(&store.query_entities(&query(Some(relation))).await.unwrap()),
+            ["team-a"]
+        );
+        let none = filter(&[&[("spec.owner", Some(&["nobody"]))]]);
+        let empty = store.query_entities(&query(Some(none))).await.unwrap();
+        assert!(empty.items.is_empty());
+        assert_eq!(empty.total_items, 0);
+
+        // Order by owner descending; groups have no owner and sort last; ties by id (insertion).
+        let ordered = EntityQuery {
+            order: vec![OrderField {
+                field: "spec.owner".into(),
+                descending: true,
+            }],
+            ..Default::default()
+        };
+        let page = store.query_entities(&ordered).await.unwrap();
+        assert_eq!(
+            names(&page),
+            [
+                "echo", "bravo", "delta", "alpha", "charlie", "team-a", "team-b"
+            ]
+        );
+
+        // Keyset pages of 2, forward to the end, then backward to the start.
+        let mut forward = Vec::new();
+        let mut query = EntityQuery {
+            limit: Some(2),
+            ..ordered.clone()
+        };
+        let mut pages = 0;
+        let last = loop {
+            let page = store.query_entities(&query).await.unwrap();
+            assert_eq!(page.total_items, 7);
+            if pages == 0 {
+                assert!(page.prev.is_none());
+            } else {
+                assert!(page.prev.is_some());
+            }
+            forward.extend(names(&page));
+            pages += 1;
+            match page.next.clone() {
+                Some(next) => query.keyset = Some(next),
+                None => break page,
+            }
+        };
+        assert_eq!(pages, 4);
+        assert_eq!(
+            forward,
+            names(&store.query_entities(&ordered).await.unwrap())
+        );
+        let mut backward = names(&last);
+        let mut prev = last.prev.clone();
+        while let Some(keyset) = prev {
+            assert!(keyset.backward);
+            let page = store
+                .query_entities(&EntityQuery {
+                    keyset: Some(keyset),
+                    limit: Some(2),
+                    ..ordered.clone()
+                })
+                .await
+                .unwrap();
+            assert!(page.next.is_some());
+            let mut names = names(&page);
+            names.extend(backward);
+            backward = names;
+            prev = page.prev.clone();
+        }
+        assert_eq!(backward, forward);
+
+        // Offset paging.
+        let offset = EntityQuery {
+            limit: Some(3),
+            offset: Some(2),
+            ..Default::default()
+        };
+        let page = store.query_entities(&offset).await.unwrap();
+        assert_eq!(names(&page), ["charlie", "delta", "echo"]);
+        assert_eq!(page.total_items, 7);
+        let tail = EntityQuery {
+            offset: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&store.query_entities(&tail).await.unwrap()),
+            ["team-a", "team-b"]
+        );
+
+        // Full text, case-insensitive, on chosen fields or all.
+        let text = |term: &str, fields: &[&str]| EntityQuery {
+            full_text: Some(FullTextFilter {
+                term: term.into(),
+                fields: fields.iter().map(|f| f.to_string()).collect(),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            names(
+                &store
+                    .query_entities(&text("HARL", &["metadata.name"]))
+                    .await
+                    .unwrap()
+            ),
+            ["charlie"]
+        );
+        // All fields: the group's `relations.ownerof` names charlie too.
+        assert_eq!(
+            names(&store.query_entities(&text("HARL", &[])).await.unwrap()),
+            ["charlie", "team-a"]
+        );
+        assert_eq!(
+            names(
+                &store
+                    .query_entities(&text("experiment", &[]))
+                    .await
+                    .unwrap()
+            ),
+            ["bravo"]
+        );
+        assert_eq!(
+            names(
+                &store
+                    .query_entities(&text("team-", &["metadata.name"]))
+                    .await
+                    .unwrap()
+            ),
+            ["team-a", "team-b"]
+        );
+        let page = store
+            .query_entities(&text("java", &["metadata.tags"]))
+            .await
+            .unwrap();
+        assert_eq!(names(&page), ["alpha", "delta"]);
+        assert_eq!(page.total_items, 2);
+        assert!(
+            store
+                .query_entities(&text("100%", &[]))
+                .await
+                .unwrap()
+                .items
+                .is_empty()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn facets_count_values_in_their_original_case() {
+    on_each_backend(|store| async move {
+        query_fixture(&store).await;
+        let keys = vec![
+            "kind".to_string(),
+            "metadata.tags".to_string(),
+            "spec.owner".to_string(),
+            "spec.nothing".to_string(),
+        ];
+        let facets = store.facets(&keys, None).await.unwrap();
+        let pairs = |key: &str| {
+            facets[key]
+                .iter()
+                .map(|f| (f.value.clone(), f.count))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pairs("kind"),
+            [("Component".to_string(), 5), ("Group".to_string(), 2)]
+        );
+        assert_eq!(
+            pairs("metadata.tags"),
+            [
+                ("Java".to_string(), 2),
+                ("web".to_string(), 2),
+                ("go".to_string(), 1)
+            ]
+        );
+        assert!(facets["spec.nothing"].is_empty());
+
+        let only_a = filter(&[&[("spec.owner", Some(&["team-a"]))]]);
+        let facets = store.facets(&keys, Some(&only_a)).await.unwrap();
+        assert_eq!(
+            facets["spec.owner"],
+            vec![FacetCount {
+                value: "team-a".into(),
+                count: 2
+            }]
+        );
+        assert_eq!(
+            facets["kind"],
+            vec![FacetCount {
+                value: "Component".into(),
+                count: 2
+            }]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ancestry_follows_parent_locations() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/root.yaml").await;
+        let root = ent(
+            "Location",
+            "root",
+            "/root.yaml",
+            json!({"spec": {"targets": ["./team.yaml"]}}),
+            vec![],
+        );
+        let mut child = ent(
+            "Location",
+            "team",
+            "/team.yaml",
+            json!({"spec": {"targets": ["./web.yaml"]}}),
+            vec![],
+        );
+        child.parent = Some(eref("location:default/root"));
+        let mut web = component("web", "team-a", "/web.yaml");
+        web.parent = Some(eref("location:default/team"));
+        store
+            .apply_location_snapshot(snap(&loc, vec![root, child, web]))
+            .await
+            .unwrap();
+
+        let ancestry = store
+            .ancestry(&eref("component:default/web"))
+            .await
+            .unwrap()
+            .expect("ancestry");
+        assert_eq!(ancestry.root_entity_ref, eref("component:default/web"));
+        let chain: Vec<(String, Vec<String>)> = ancestry
+            .items
+            .iter()
+            .map(|item| {
+                let v: Value = serde_json::from_str(&item.entity.json).unwrap();
+                (
+                    v["metadata"]["name"].as_str().unwrap().to_string(),
+                    item.parent_entity_refs
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                ("web".to_string(), vec!["location:default/team".to_string()]),
+                (
+                    "team".to_string(),
+                    vec!["location:default/root".to_string()]
+                ),
+                ("root".to_string(), vec![]),
+            ]
+        );
+        assert!(
+            store
+                .ancestry(&eref("component:default/nope"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn processing_errors_are_replaced_per_location() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/e.yaml").await;
+        let mut s = snap(&loc, vec![]);
+        s.complete = false;
+        s.errors = vec![
+            ProcessingError {
+                entity_ref: None,
+                diagnostic: Diagnostic::error("cannot read /e.yaml").with_file("/e.yaml"),
+            },
+            ProcessingError {
+                entity_ref: Some(eref("component:default/x")),
+                diagnostic: Diagnostic::error("bad").at(2, 1),
+            },
+        ];
+        store.apply_location_snapshot(s).await.unwrap();
+        let errors = store.processing_errors().await.unwrap();
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].entity_ref, None);
+        assert_eq!(errors[0].diagnostic.file.as_deref(), Some("/e.yaml"));
+        assert_eq!(errors[1].entity_ref, Some(eref("component:default/x")));
+        assert_eq!(errors[1].diagnostic.line, Some(2));
+
+        store
+            .apply_location_snapshot(snap(&loc, vec![]))
+            .await
+            .unwrap();
+        assert!(store.processing_errors().await.unwrap().is_empty());
+
+        let missing = LocationSnapshot {
+            location_id: LocationId("nope".into()),
+            ..snap(&loc, vec![])
+        };
+        assert!(matches!(
+            store.apply_location_snapshot(missing).await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_change_of_a_final_form_is_an_event() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/ch.yaml").await;
+        store
+            .apply_location_snapshot(snap(
+                &loc,
+                vec![
+                    component("web", "team-a", "/ch.yaml"),
+                    group("team-a", "/ch.yaml"),
+                ],
+            ))
+            .await
+            .unwrap();
+        let events = store.changes_since(0, 100).await.unwrap();
+        let mut refs: Vec<String> = events.iter().map(|e| e.entity_ref.to_string()).collect();
+        refs.sort();
+        assert_eq!(refs, ["component:default/web", "group:default/team-a"]);
+        assert!(events.windows(2).all(|w| w[0].sequence < w[1].sequence));
+        let web_etag = must_get(&store, "component:default/web").await["metadata"]["etag"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.etag.as_deref() == Some(web_etag.as_str()))
+        );
+        let last = events.last().unwrap().sequence;
+
+        // Unchanged: no events.
+        store
+            .apply_location_snapshot(snap(
+                &loc,
+                vec![
+                    component("web", "team-a", "/ch.yaml"),
+                    group("team-a", "/ch.yaml"),
+                ],
+            ))
+            .await
+            .unwrap();
+        assert!(store.changes_since(last, 100).await.unwrap().is_empty());
+
+        // Removal: an event without etag; the group is re-stitched too.
+        store
+            .apply_location_snapshot(snap(&loc, vec![group("team-a", "/ch.yaml")]))
+            .await
+            .unwrap();
+        let web = must_get(&store, "component:default/web").await;
+        assert_eq!(
+            web["metadata"]["annotations"]["backstage.io/orphan"],
+            "true"
+        );
+        let orphaning = store.changes_since(last, 100).await.unwrap();
+        assert_eq!(orphaning.len(), 1, "{orphaning:?}");
+        let last = orphaning[0].sequence;
+        store
+            .delete_entity_by_uid(web["metadata"]["uid"].as_str().unwrap())
+            .await
+            .unwrap();
+        let events = store.changes_since(last, 100).await.unwrap();
+        let removal: Vec<_> = events.iter().filter(|e| e.etag.is_none()).collect();
+        assert_eq!(removal.len(), 1);
+        assert_eq!(removal[0].entity_ref, eref("component:default/web"));
+        assert!(
+            events
+                .iter()
+                .any(|e| e.entity_ref == eref("group:default/team-a") && e.etag.is_some())
+        );
+        assert_eq!(store.changes_since(0, 1).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn claimed_locations_are_leased_until_rescheduled_or_expired() {
+    on_each_backend(|store| async move {
+        let a = location(&store, "/la.yaml").await;
+        let b = location(&store, "/lb.yaml").await;
+        let lease = Duration::from_secs(60);
+        let mut first = store.claim_due_locations(lease, 10).await.unwrap();
+        first.sort_by(|x, y| x.target.cmp(&y.target));
+        assert_eq!(
+            first.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+            [a.id.clone(), b.id.clone()]
+        );
+        assert!(
+            store
+                .claim_due_locations(lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "leased"
+        );
+
+        store
+            .schedule_location_refresh(&a.id, Duration::ZERO)
+            .await
+            .unwrap();
+        let again = store.claim_due_locations(lease, 10).await.unwrap();
+        assert_eq!(
+            again.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+            [a.id.clone()]
+        );
+
+        store
+            .schedule_location_refresh(&a.id, Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim_due_locations(lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not due yet"
+        );
+
+        // A short lease expires and the location is claimable again.
+        store
+            .schedule_location_refresh(&b.id, Duration::ZERO)
+            .await
+            .unwrap();
+        let short = store
+            .claim_due_locations(Duration::from_millis(50), 1)
+            .await
+            .unwrap();
+        assert_eq!(short.len(), 1);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(store.claim_due_locations(lease, 10).await.unwrap().len(), 1);
+
+        let missing = store
+            .schedule_location_refresh(&LocationId("nope".into()), Duration::ZERO)
+            .await;
+        assert!(matches!(missing, Err(StoreError::NotFound(_))));
+    })
+    .await;
+}
