@@ -27,6 +27,9 @@ pub enum CatalogCommand {
         /// Most entities shown.
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Entities asked for per request (the rest is fetched with the page's cursor).
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        page_size: u16,
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
@@ -90,11 +93,12 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
             kind,
             filters,
             limit,
+            page_size,
             format,
         } => {
             let api = Api::new(&server)?;
             let filters = combined_filters(kind.as_deref(), &filters);
-            let items = list_entities(&api, &filters, limit).await?;
+            let items = list_entities(&api, &filters, limit, usize::from(page_size)).await?;
             match format {
                 ListFormat::Json => println!("{}", serde_json::to_string_pretty(&items)?),
                 ListFormat::Table => print!("{}", entity_table(&items)),
@@ -206,11 +210,16 @@ fn spinner(message: &str) -> ProgressBar {
 }
 
 /// Pages through `by-query` with its cursor until `limit` entities or the end.
-async fn list_entities(api: &Api, filters: &[String], limit: usize) -> anyhow::Result<Vec<Value>> {
+async fn list_entities(
+    api: &Api,
+    filters: &[String],
+    limit: usize,
+    page_size: usize,
+) -> anyhow::Result<Vec<Value>> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     while items.len() < limit {
-        let page_size = (limit - items.len()).min(500);
+        let page_size = (limit - items.len()).min(page_size);
         let mut query: Vec<(&str, String)> = vec![("limit", page_size.to_string())];
         match &cursor {
             // A cursor carries the filters of the first page; Backstage rejects both together.

@@ -338,10 +338,18 @@ pub struct ConfigSources {
     pub flags: FlagOverrides,
 }
 
-/// Environment variables starting with `PAVED_` that are not configuration keys.
-fn is_reserved_env(name: &str) -> bool {
-    // PAVED_TOKEN and PAVED_URL belong to the `paved catalog` client; PAVED_TEST_* to tests.
-    matches!(name, "PAVED_TOKEN" | "PAVED_URL") || name.starts_with("PAVED_TEST_")
+/// Whether a `PAVED_*` variable (its name after the prefix, without `_FILE`) is meant as
+/// configuration. One with `__` always is, so a misspelt section is reported; one without
+/// must name a top-level key, because other tools share the prefix (`PAVED_TOKEN` and
+/// `PAVED_URL` of the `paved catalog` client, `PAVED_TEST_*` of the tests, benchmark knobs).
+fn is_config_env(key_part: &str) -> bool {
+    if key_part.contains("__") {
+        return true;
+    }
+    let key = key_part.to_ascii_lowercase();
+    field_docs()
+        .iter()
+        .any(|field| field.key.split('.').next() == Some(key.as_str()))
 }
 
 impl Config {
@@ -367,7 +375,7 @@ impl Config {
             let Some(rest) = name.strip_prefix("PAVED_") else {
                 continue;
             };
-            if is_reserved_env(name) || rest.is_empty() {
+            if !is_config_env(rest.strip_suffix("_FILE").unwrap_or(rest)) {
                 continue;
             }
             let (key_part, value) = match rest.strip_suffix("_FILE") {
@@ -701,7 +709,8 @@ pub fn reference_markdown() -> String {
          3. environment variables `PAVED_<SECTION>__<KEY>` (`__` nests: `PAVED_SERVER__PORT=8080`,\n   \
             `PAVED_CATALOG__REFRESH_INTERVAL=60s`); a value starting with `[` or `{` is read as YAML,\n   \
             so lists can be set too; `PAVED_<KEY>_FILE=/path` reads the value from a file (for\n   \
-            secrets such as `PAVED_DATABASE__URL_FILE`);\n\
+            secrets such as `PAVED_DATABASE__URL_FILE`). Variables without `__` that name no\n   \
+            top-level key (`PAVED_TOKEN` and `PAVED_URL` of `paved catalog`) are left alone;\n\
          4. command-line flags (`--port`, `--bind`, `--data-dir`, `--database`, `--location`).\n\n\
          An unknown key is an error naming the key and where it came from. `paved config show`\n\
          prints the effective configuration with secrets hidden.\n\n\
@@ -770,6 +779,11 @@ mod tests {
             ("PAVED_SERVER__PORT".into(), "8080".into()),
             ("PAVED_CATALOG__REFRESH_INTERVAL".into(), "60s".into()),
             ("PAVED_TOKEN".into(), "not a config key".into()),
+            ("PAVED_GEN_CATALOG".into(), "a benchmark knob".into()),
+            (
+                "PAVED_TEST_DATABASE_URL".into(),
+                "postgres://x@y/test".into(),
+            ),
         ];
         let config = Config::load(&sources).expect("loads");
         assert_eq!(config.server.port, 8080);

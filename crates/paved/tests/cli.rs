@@ -393,6 +393,16 @@ fn serve_and_drive_it_with_the_catalog_client() {
         "--limit 1 pages: {stdout}"
     );
 
+    // Paging through cursors, one entity a page, finds what one large page finds.
+    let (code, stdout, stderr) = client(&["list", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let all: serde_json::Value = serde_json::from_str(&stdout).expect("JSON list");
+    let (code, stdout, stderr) = client(&["list", "--format", "json", "--page-size", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    let paged: serde_json::Value = serde_json::from_str(&stdout).expect("JSON list");
+    assert!(all.as_array().is_some_and(|a| a.len() >= 2), "{all}");
+    assert_eq!(paged, all);
+
     let (code, stdout, stderr) = client(&["get", "component:default/checkout"]);
     assert_eq!(code, 0, "{stderr}");
     let entity: serde_json::Value = serde_json::from_str(&stdout).expect("JSON entity");
