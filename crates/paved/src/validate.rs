@@ -89,7 +89,7 @@ fn expand_paths(arguments: &[String]) -> anyhow::Result<Vec<PathBuf>> {
         if path.is_file() {
             found.push(path.to_path_buf());
         } else if path.is_dir() {
-            found = yaml_files_under(path, |_| true);
+            found = yaml_files_under(path, looks_like_catalog_file);
         } else if has_glob_characters(argument) {
             let matcher = globset::GlobBuilder::new(argument)
                 .literal_separator(true)
@@ -105,7 +105,7 @@ fn expand_paths(arguments: &[String]) -> anyhow::Result<Vec<PathBuf>> {
             bail!("{argument}: no such file or folder");
         }
         if found.is_empty() {
-            bail!("{argument}: no YAML files found");
+            bail!("{argument}: no catalog YAML files found");
         }
         found.sort();
         for file in found {
@@ -148,6 +148,19 @@ fn walk_files(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Inside a folder, YAML files that are clearly something else (mkdocs.yml, OpenAPI
+/// definitions, CI workflows) are skipped: a catalog document has `apiVersion:` or `kind:` at
+/// the start of a line. Files named explicitly or by a glob are always checked.
+fn looks_like_catalog_file(path: &Path) -> bool {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes)
+            .lines()
+            .any(|line| line.starts_with("apiVersion:") || line.starts_with("kind:")),
+        // Unreadable: keep it, so validation reports why.
+        Err(_) => true,
+    }
+}
+
 fn yaml_files_under(root: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     walk_files(root)
         .into_iter()
@@ -165,8 +178,10 @@ mod tests {
         let root = dir.path();
         std::fs::create_dir_all(root.join("a/b")).expect("mkdir");
         for file in ["a/one.yaml", "a/b/two.yml", "a/b/notes.txt", "three.yaml"] {
-            std::fs::write(root.join(file), "x: 1\n").expect("write");
+            std::fs::write(root.join(file), "kind: Component\n").expect("write");
         }
+        // Not a catalog file: skipped inside a folder.
+        std::fs::write(root.join("a/mkdocs.yml"), "site_name: docs\n").expect("write");
         let folder = root.join("a").display().to_string();
         let glob = format!("{}/**/*.yaml", root.display());
         let files = expand_paths(&[folder, glob]).expect("expands");

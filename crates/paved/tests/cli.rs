@@ -157,6 +157,17 @@ fn validate_reports_file_line_column_and_exits_1() {
 }
 
 #[test]
+fn validate_accepts_the_demo_catalog() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+    let (code, stdout, stderr) = run(paved(&demo).args(["validate", "."]));
+    assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.ends_with(" checked: 0 errors, 0 warnings\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn validate_of_a_missing_path_is_a_user_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (code, stdout, stderr) = run(paved(dir.path()).args(["validate", "nowhere.yaml"]));
