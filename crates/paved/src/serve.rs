@@ -151,7 +151,11 @@ fn write_demo(data_dir: &Path) -> anyhow::Result<PathBuf> {
         };
         // The catalog needs its YAML and the files it pulls in (API definitions in JSON,
         // GraphQL, protobuf; docs); the folder's consistency-check script is not part of it.
-        if Path::new(name.as_ref()).extension().and_then(|e| e.to_str()) == Some("py") {
+        if Path::new(name.as_ref())
+            .extension()
+            .and_then(|e| e.to_str())
+            == Some("py")
+        {
             continue;
         }
         let target = root.join(name.as_ref());
@@ -312,5 +316,11 @@ mod tests {
         let catalog_file = write_demo(dir.path()).expect("demo written");
         assert_eq!(catalog_file, dir.path().join("demo/catalog-info.yaml"));
         assert!(catalog_file.is_file());
+        // Files referred to by `$text` placeholders come along; the check script does not.
+        assert!(dir.path().join("demo/apis/specs/payments.proto").is_file());
+        assert!(!dir.path().join("demo/check_demo.py").exists());
+        // Files referred to by `$text` placeholders come along; the check script does not.
+        assert!(dir.path().join("demo/apis/specs/payments.proto").is_file());
+        assert!(!dir.path().join("demo/check_demo.py").exists());
     }
 }
