@@ -64,6 +64,8 @@ pub struct ScenarioResult {
     pub scenario: &'static str,
     pub example_request: String,
     pub clients: usize,
+    /// From the end of the warm-up until the last recorded answer: at least the configured
+    /// duration, longer when answers in flight at its end were slow.
     pub seconds: f64,
     pub requests: u64,
     /// Non-2xx answers, transport errors and timeouts.
@@ -171,7 +173,11 @@ pub async fn run_scenario(
         }
     }
     let ms = |micros: u64| micros as f64 / 1000.0;
-    let seconds = duration.as_secs_f64();
+    // Requests sent before the end are waited for, so the window can outlast `duration`.
+    let seconds = Instant::now()
+        .saturating_duration_since(measure_from)
+        .max(duration)
+        .as_secs_f64();
     ScenarioResult {
         scenario: scenario.name(),
         example_request: scenario.path(&samples, &mut SplitMix64(1)),

@@ -109,6 +109,7 @@ fn main() -> ExitCode {
 
 async fn run(args: RunArgs) -> Result<report::Results> {
     let command_line: Vec<String> = std::env::args().collect();
+    let loadavg_start = report::loadavg();
     let started_at_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -223,7 +224,7 @@ async fn run(args: RunArgs) -> Result<report::Results> {
     let results = report::Results {
         command_line,
         started_at_unix,
-        machine: report::machine(&paved),
+        machine: report::machine(&paved, loadavg_start),
         settings: report::Settings {
             entities,
             database: database_label,

@@ -37,6 +37,10 @@ pub struct Machine {
     pub git_dirty: Option<bool>,
     pub paved_binary: String,
     pub paved_version: Option<String>,
+    /// `/proc/loadavg` when the run started and when it ended: other work on the machine
+    /// shares its cores with the server and the clients, and skews every figure.
+    pub loadavg_start: Option<String>,
+    pub loadavg_end: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,7 +107,13 @@ pub struct ColdStartFigures {
     pub shutdown_seconds: f64,
 }
 
-pub fn machine(paved_binary: &Path) -> Machine {
+pub fn loadavg() -> Option<String> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| text.trim().to_string())
+}
+
+pub fn machine(paved_binary: &Path, loadavg_start: Option<String>) -> Machine {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory_total_bytes = meminfo
         .lines()
@@ -131,6 +141,8 @@ pub fn machine(paved_binary: &Path) -> Machine {
         paved_version: paved_binary
             .to_str()
             .and_then(|binary| command_output(binary, &["--version"])),
+        loadavg_start,
+        loadavg_end: loadavg(),
     }
 }
 
