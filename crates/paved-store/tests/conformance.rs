@@ -608,7 +608,10 @@ async fn deleting_a_location_removes_its_entities_and_restitches_neighbours() {
     .await;
 }
 
-fn filter(sets: &[&[(&str, Option<&[&str]>)]]) -> EntityFilter {
+/// `(key, values)`; `None` = the key exists.
+type Condition<'a> = (&'a str, Option<&'a [&'a str]>);
+
+fn filter(sets: &[&[Condition<'_>]]) -> EntityFilter {
     EntityFilter {
         any_of: sets
             .iter()
@@ -1115,10 +1118,8 @@ async fn claimed_locations_are_leased_until_rescheduled_or_expired() {
             .await
             .unwrap();
         let again = store.claim_due_locations(lease, 10).await.unwrap();
-        assert_eq!(
-            again.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
-            [a.id.clone()]
-        );
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].id, a.id);
 
         store
             .schedule_location_refresh(&a.id, Duration::from_secs(3600))
