@@ -19,13 +19,17 @@ fn push_filter(sql: &mut Sql, filter: &EntityFilter) {
         }
         sql.push("(");
         if set.all_of.is_empty() {
-            sql.push("1 = 1");
+            sql.push("1 = 1)");
+            continue;
         }
+        // One id list per condition, intersected inside the index: the database never walks
+        // the entities of a broad condition (kind=component) to check a narrow one.
+        sql.push("e.id IN (");
         for (j, condition) in set.all_of.iter().enumerate() {
             if j > 0 {
-                sql.push(" AND ");
+                sql.push(" INTERSECT ");
             }
-            sql.push("e.id IN (SELECT entity_id FROM search WHERE key = ");
+            sql.push("SELECT entity_id FROM search WHERE key = ");
             sql.bind(condition.key.to_lowercase());
             match &condition.values {
                 None => {}
@@ -37,9 +41,8 @@ fn push_filter(sql: &mut Sql, filter: &EntityFilter) {
                     sql.bind_list(values.iter().map(|v| v.to_lowercase()));
                 }
             }
-            sql.push(")");
         }
-        sql.push(")");
+        sql.push("))");
     }
     sql.push(")");
 }
@@ -252,6 +255,8 @@ pub(crate) async fn facets(
     if facets.is_empty() {
         return Ok(result);
     }
+    // Grouped in the index's own order (no sort); rows whose original spellings differ only
+    // where `value` is equal are merged below.
     let mut sql = Sql::new(
         "SELECT s.key, COALESCE(s.original_value, s.value), COUNT(*) FROM search s \
          WHERE s.value IS NOT NULL AND s.key IN ",
@@ -262,14 +267,22 @@ pub(crate) async fn facets(
         push_filter(&mut sql, filter);
         sql.push(")");
     }
-    sql.push(" GROUP BY s.key, COALESCE(s.original_value, s.value)");
-    let mut by_key: BTreeMap<String, Vec<FacetCount>> = BTreeMap::new();
+    sql.push(" GROUP BY s.key, s.value, s.original_value");
+    let mut merged: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for row in sql.fetch_all(conn).await? {
-        by_key.entry(get(&row, 0)?).or_default().push(FacetCount {
-            value: get(&row, 1)?,
-            count: get::<i64>(&row, 2)?.max(0) as u64,
-        });
+        *merged
+            .entry(get(&row, 0)?)
+            .or_default()
+            .entry(get(&row, 1)?)
+            .or_default() += get::<i64>(&row, 2)?.max(0) as u64;
     }
+    let by_key: BTreeMap<String, Vec<FacetCount>> = merged
+        .into_iter()
+        .map(|(key, values)| {
+            let counts = values.into_iter().map(|(value, count)| FacetCount { value, count }).collect();
+            (key, counts)
+        })
+        .collect();
     for (facet, counts) in result.iter_mut() {
         if let Some(found) = by_key.get(&facet.to_lowercase()) {
             *counts = found.clone();

@@ -136,6 +136,9 @@ async fn sqlite_pragmas(
     if writer {
         // A bigger page cache for the writer: bulk ingestion touches many index pages.
         conn.execute("PRAGMA cache_size = -65536").await?;
+        // After a big ingestion the WAL is checkpointed and cut back to 64 MiB, so the next
+        // start does not replay (and the disk does not keep) a gigabyte of log.
+        conn.execute("PRAGMA journal_size_limit = 67108864").await?;
     } else {
         conn.execute("PRAGMA cache_size = -16384").await?;
     }
@@ -409,6 +412,13 @@ impl CatalogStore for SqlStore {
         let mut tx = self.begin_write().await?;
         let outcome = apply::apply_snapshot(&mut tx, self.backend, snapshot).await?;
         tx.commit().await.map_err(db_error)?;
+        if self.backend == Backend::Sqlite && outcome.stitched > 1000 {
+            // Fold a big ingestion's log into the database now (without waiting for readers),
+            // rather than leaving a large WAL for the next start to replay.
+            if let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::debug!(error = %e, "checkpoint after a large apply failed");
+            }
+        }
         Ok(outcome)
     }
 
