@@ -181,6 +181,11 @@ impl CatalogService {
         Ok(self.store.ping().await?)
     }
 
+    /// Closes the store at shutdown (after the server and the refresh loop stopped).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     pub fn backend(&self) -> &'static str {
         self.store.backend()
     }

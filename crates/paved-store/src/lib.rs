@@ -48,6 +48,10 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Checks the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Finishes outstanding work and closes the connections (at shutdown). On SQLite this
+    /// folds the write-ahead log into the database, so the next start has nothing to replay.
+    async fn close(&self);
+
     // ---- locations -------------------------------------------------------------------
 
     /// Registers a location. Registering the same `(kind, target)` twice is a `Conflict`

@@ -405,6 +405,16 @@ impl CatalogStore for SqlStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        if self.backend == Backend::Sqlite
+            && let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").await
+        {
+            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        }
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
     async fn apply_location_snapshot(
         &self,
         snapshot: LocationSnapshot,

@@ -250,6 +250,8 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     tracing::info!(%address, backend = catalog.backend(), locations = specs.len(), "paved listening on http://{address}");
     let served = paved_server::serve(listener, state, shutdown_signal()).await;
     refresh_loop.abort();
+    let _ = refresh_loop.await;
+    catalog.close().await;
     served.context("the HTTP server stopped")
 }
 
