@@ -25,7 +25,18 @@ fn push_filter(sql: &mut Sql, filter: &EntityFilter) {
         // One id list per condition, intersected inside the index: the database never walks
         // the entities of a broad condition (kind=component) to check a narrow one.
         sql.push("e.id IN (");
-        for (j, condition) in set.all_of.iter().enumerate() {
+        // SQLite builds its temporary set from the left-most list and probes it with the
+        // others: start from the narrow conditions. `kind`, `apiVersion`, the namespace and
+        // bare existence checks match a large share of the catalog, so they go last.
+        let mut conditions: Vec<_> = set.all_of.iter().collect();
+        conditions.sort_by_key(|c| {
+            let broad_key = matches!(
+                c.key.as_str(),
+                "kind" | "apiversion" | "metadata.namespace" | "spec.lifecycle" | "spec.type"
+            );
+            (c.values.is_none(), broad_key)
+        });
+        for (j, condition) in conditions.into_iter().enumerate() {
             if j > 0 {
                 sql.push(" INTERSECT ");
             }
