@@ -40,11 +40,23 @@ pub async fn checkout(settings: &GitSettings, target: &GitTarget) -> Result<Path
     } else {
         target.remote.clone()
     };
-    let reference = target.reference.clone().unwrap_or_else(|| "HEAD".to_string());
+    let reference = target
+        .reference
+        .clone()
+        .unwrap_or_else(|| "HEAD".to_string());
     let fetch = run_git(
         settings,
         &dir,
-        &["fetch", "--quiet", "--depth", "1", "--no-tags", "--", &remote, &reference],
+        &[
+            "fetch",
+            "--quiet",
+            "--depth",
+            "1",
+            "--no-tags",
+            "--",
+            &remote,
+            &reference,
+        ],
     )
     .await;
     if let Err(e) = fetch {
@@ -53,7 +65,12 @@ pub async fn checkout(settings: &GitSettings, target: &GitTarget) -> Result<Path
             target.remote, reference, e
         )));
     }
-    run_git(settings, &dir, &["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"]).await?;
+    run_git(
+        settings,
+        &dir,
+        &["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"],
+    )
+    .await?;
     run_git(settings, &dir, &["clean", "--quiet", "-ffdx"]).await?;
     let size = dir_size(&dir);
     if size > settings.max_bytes {
@@ -69,14 +86,27 @@ pub async fn checkout(settings: &GitSettings, target: &GitTarget) -> Result<Path
 async fn run_git(settings: &GitSettings, dir: &Path, args: &[&str]) -> Result<(), CatalogError> {
     let mut command = Command::new("git");
     command
-        .args(["-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always"])
-        .args(["-c", "core.symlinks=false", "-c", "advice.detachedHead=false"])
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args([
+            "-c",
+            "core.symlinks=false",
+            "-c",
+            "advice.detachedHead=false",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_ASKPASS", "/bin/false")
-        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=15")
+        .env(
+            "GIT_SSH_COMMAND",
+            "ssh -o BatchMode=yes -o ConnectTimeout=15",
+        )
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .stdin(Stdio::null())
@@ -100,8 +130,16 @@ async fn run_git(settings: &GitSettings, dir: &Path, args: &[&str]) -> Result<()
         Ok(())
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let message = stderr.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("").trim();
-        Err(CatalogError::Invalid(format!("git {}: {message}", args.first().unwrap_or(&""))))
+        let message = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
+        Err(CatalogError::Invalid(format!(
+            "git {}: {message}",
+            args.first().unwrap_or(&"")
+        )))
     }
 }
 

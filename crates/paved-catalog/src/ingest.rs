@@ -4,7 +4,10 @@
 
 use crate::error::CatalogError;
 use crate::git::{GitSettings, checkout};
-use crate::location::{AllowedRoots, GitTarget, LocationSpec, ParsedTarget, clean_repo_path, normalize};
+use crate::location::{
+    AllowedRoots, GitTarget, LocationSpec, ParsedTarget, clean_repo_path, glob_base, is_glob,
+    normalize,
+};
 use crate::processor::{ChildTargets, DocumentOutcome, FileContext, process_document};
 use globset::GlobBuilder;
 use paved_model::entity::annotation;
@@ -39,7 +42,8 @@ struct SourceFile {
     path: PathBuf,
     /// Folder the file and its placeholders may not leave.
     root: PathBuf,
-    /// The Location entity that listed it (None for the registered location's own target).
+    /// The Location entity that listed it (the generated root Location for the registered
+    /// location's own target).
     parent: EntityRef,
     /// For files read from git: the repository target, to resolve relative targets.
     git: Option<(GitTarget, String)>,
@@ -47,7 +51,7 @@ struct SourceFile {
 
 struct FileResult {
     file: SourceFile,
-    accepted: Vec<(ProcessedEntity, Option<ChildTargets>)>,
+    accepted: Vec<(Box<ProcessedEntity>, Option<ChildTargets>)>,
     rejected: Vec<(Option<EntityRef>, Vec<Diagnostic>)>,
     /// The file could not be read or parsed completely.
     failed: Vec<Diagnostic>,
@@ -56,7 +60,11 @@ struct FileResult {
 /// The `location:default/generated-…` entity Backstage creates for a registered location.
 pub fn root_location_ref(spec: &LocationSpec) -> EntityRef {
     let digest = Sha256::digest(spec.display().as_bytes());
-    EntityRef::new("location", "default", &format!("generated-{}", hex::encode(&digest[..20])))
+    EntityRef::new(
+        "location",
+        "default",
+        &format!("generated-{}", hex::encode(&digest[..20])),
+    )
 }
 
 fn root_location_entity(spec: &LocationSpec) -> ProcessedEntity {
@@ -74,7 +82,11 @@ fn root_location_entity(spec: &LocationSpec) -> ProcessedEntity {
         entity_ref,
         entity,
         relations: Vec::new(),
-        source: SourcePosition { file: spec.display(), line: 1, column: 1 },
+        source: SourcePosition {
+            file: spec.display(),
+            line: 1,
+            column: 1,
+        },
         warnings: Vec::new(),
     }
 }
@@ -90,7 +102,10 @@ impl Reader {
         let mut snapshot = LocationSnapshot {
             location_id: id.clone(),
             complete: true,
-            entities: vec![SnapshotEntity { processed: root_entity, parent: None }],
+            entities: vec![SnapshotEntity {
+                processed: root_entity,
+                parent: None,
+            }],
             failed_files: Vec::new(),
             retained: Vec::new(),
             errors: Vec::new(),
@@ -114,11 +129,17 @@ impl Reader {
                                     "{} matches no catalog file",
                                     target.display()
                                 ))
-                                .with_file(listed_in.map(|f| f.display).unwrap_or_else(|| target.display())),
+                                .with_file(
+                                    listed_in
+                                        .map(|f| f.display)
+                                        .unwrap_or_else(|| target.display()),
+                                ),
                             });
                         }
                         for file in found {
-                            if seen_files.insert(file.display.clone()) && seen_files.len() <= MAX_FILES {
+                            if seen_files.insert(file.display.clone())
+                                && seen_files.len() <= MAX_FILES
+                            {
                                 files.push(file);
                             }
                         }
@@ -133,7 +154,9 @@ impl Reader {
                         snapshot.errors.push(ProcessingError {
                             entity_ref: Some(parent.clone()),
                             diagnostic: Diagnostic::error(e.to_string()).with_file(
-                                listed_in.map(|f| f.display).unwrap_or_else(|| target.display()),
+                                listed_in
+                                    .map(|f| f.display)
+                                    .unwrap_or_else(|| target.display()),
                             ),
                         });
                     }
@@ -151,12 +174,17 @@ impl Reader {
                     }
                 }
                 for (entity_ref, errors) in result.rejected {
-                    let pinned = entity_ref.clone().unwrap_or_else(|| result.file.parent.clone());
+                    let pinned = entity_ref
+                        .clone()
+                        .unwrap_or_else(|| result.file.parent.clone());
                     if let Some(r) = entity_ref {
                         snapshot.retained.push(r);
                     }
                     for d in errors {
-                        snapshot.errors.push(ProcessingError { entity_ref: Some(pinned.clone()), diagnostic: d });
+                        snapshot.errors.push(ProcessingError {
+                            entity_ref: Some(pinned.clone()),
+                            diagnostic: d,
+                        });
                     }
                 }
                 for (processed, children) in result.accepted {
@@ -169,7 +197,11 @@ impl Reader {
                     if let Some(children) = children {
                         for target in &children.targets {
                             match child_spec(&result.file, children.kind.as_deref(), target) {
-                                Ok(child) => pending.push((child, children.location.clone(), Some(result.file.clone()))),
+                                Ok(child) => pending.push((
+                                    child,
+                                    children.location.clone(),
+                                    Some(result.file.clone()),
+                                )),
                                 Err(e) => snapshot.errors.push(ProcessingError {
                                     entity_ref: Some(children.location.clone()),
                                     diagnostic: Diagnostic::error(e.to_string())
@@ -181,7 +213,7 @@ impl Reader {
                         }
                     }
                     snapshot.entities.push(SnapshotEntity {
-                        processed,
+                        processed: *processed,
                         parent: Some(result.file.parent.clone()),
                     });
                 }
@@ -218,7 +250,9 @@ impl Reader {
                             .iter()
                             .find(|r| file.starts_with(r))
                             .cloned()
-                            .unwrap_or_else(|| file.parent().unwrap_or(Path::new("/")).to_path_buf());
+                            .unwrap_or_else(|| {
+                                file.parent().unwrap_or(Path::new("/")).to_path_buf()
+                            });
                         let display = file.display().to_string();
                         out.push(SourceFile {
                             managed_by: format!("file:{display}"),
@@ -272,26 +306,22 @@ impl Reader {
     }
 }
 
-fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '[', '{'])
-}
-
 /// Expands a local path (file, directory, or glob) into the catalog files it names, every
 /// one checked against the allowed roots.
 fn expand_local(path: &Path, roots: &AllowedRoots) -> Result<Vec<PathBuf>, CatalogError> {
     let text = path.to_string_lossy();
     if is_glob(&text) {
-        let base: PathBuf = path
-            .components()
-            .take_while(|c| !is_glob(&c.as_os_str().to_string_lossy()))
-            .collect();
-        let base = roots.check(&base)?;
+        let base = roots.check(&glob_base(path))?;
         let relative_pattern = path
             .strip_prefix(normalize(&base))
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| {
                 let skip = base.components().count();
-                path.components().skip(skip).collect::<PathBuf>().to_string_lossy().into_owned()
+                path.components()
+                    .skip(skip)
+                    .collect::<PathBuf>()
+                    .to_string_lossy()
+                    .into_owned()
             });
         let matcher = GlobBuilder::new(&relative_pattern)
             .literal_separator(true)
@@ -299,12 +329,17 @@ fn expand_local(path: &Path, roots: &AllowedRoots) -> Result<Vec<PathBuf>, Catal
             .map_err(|e| CatalogError::Invalid(format!("bad glob '{text}': {e}")))?
             .compile_matcher();
         let mut out = Vec::new();
-        for entry in walkdir::WalkDir::new(&base).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(&base)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             let Ok(entry) = entry else { continue };
             if !entry.file_type().is_file() {
                 continue;
             }
-            let Ok(rel) = entry.path().strip_prefix(&base) else { continue };
+            let Ok(rel) = entry.path().strip_prefix(&base) else {
+                continue;
+            };
             if matcher.is_match(rel) {
                 out.push(roots.check(entry.path())?);
             }
@@ -320,12 +355,15 @@ fn expand_local(path: &Path, roots: &AllowedRoots) -> Result<Vec<PathBuf>, Catal
             .into_iter()
             .filter_entry(|e| {
                 let name = e.file_name().to_string_lossy();
-                !(e.depth() > 0 && (name.starts_with('.') || name == "node_modules" || name == "target"))
+                !(e.depth() > 0
+                    && (name.starts_with('.') || name == "node_modules" || name == "target"))
             })
         {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name().to_string_lossy();
-            if entry.file_type().is_file() && (name == "catalog-info.yaml" || name == "catalog-info.yml") {
+            if entry.file_type().is_file()
+                && (name == "catalog-info.yaml" || name == "catalog-info.yml")
+            {
                 out.push(roots.check(entry.path())?);
             }
         }
@@ -336,7 +374,11 @@ fn expand_local(path: &Path, roots: &AllowedRoots) -> Result<Vec<PathBuf>, Catal
 }
 
 /// The location a Location entity's target names, resolved against the file listing it.
-fn child_spec(file: &SourceFile, kind: Option<&str>, target: &str) -> Result<LocationSpec, CatalogError> {
+fn child_spec(
+    file: &SourceFile,
+    kind: Option<&str>,
+    target: &str,
+) -> Result<LocationSpec, CatalogError> {
     match &file.git {
         Some((git, repo_path)) => {
             let kind = kind.unwrap_or("url");
@@ -360,7 +402,9 @@ fn child_spec(file: &SourceFile, kind: Option<&str>, target: &str) -> Result<Loc
                 return Ok(LocationSpec::new("url", target));
             }
             if kind != "file" {
-                return Err(CatalogError::Invalid(format!("unsupported location type '{kind}'")));
+                return Err(CatalogError::Invalid(format!(
+                    "unsupported location type '{kind}'"
+                )));
             }
             let base = file.path.parent().unwrap_or(Path::new("/"));
             let path = normalize(&base.join(target));
@@ -370,14 +414,21 @@ fn child_spec(file: &SourceFile, kind: Option<&str>, target: &str) -> Result<Loc
 }
 
 /// Reads and processes files on every core, keeping their order.
-async fn process_files(files: Vec<SourceFile>, limits: &YamlLimits, origin: &str) -> Vec<FileResult> {
+async fn process_files(
+    files: Vec<SourceFile>,
+    limits: &YamlLimits,
+    origin: &str,
+) -> Vec<FileResult> {
     if files.is_empty() {
         return Vec::new();
     }
     let limits = limits.clone();
     let origin = origin.to_string();
     tokio::task::spawn_blocking(move || {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(files.len());
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(files.len());
         let next = std::sync::atomic::AtomicUsize::new(0);
         let mut slots: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
         let results = std::sync::Mutex::new(Vec::with_capacity(files.len()));
@@ -390,7 +441,10 @@ async fn process_files(files: Vec<SourceFile>, limits: &YamlLimits, origin: &str
                         let Some(file) = files.get(i) else { break };
                         local.push((i, process_file(file.clone(), &limits, &origin)));
                     }
-                    results.lock().expect("no panics while holding").extend(local);
+                    results
+                        .lock()
+                        .expect("no panics while holding")
+                        .extend(local);
                 });
             }
         });
@@ -404,29 +458,46 @@ async fn process_files(files: Vec<SourceFile>, limits: &YamlLimits, origin: &str
 }
 
 fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResult {
-    let mut result = FileResult { file, accepted: Vec::new(), rejected: Vec::new(), failed: Vec::new() };
+    let mut result = FileResult {
+        file,
+        accepted: Vec::new(),
+        rejected: Vec::new(),
+        failed: Vec::new(),
+    };
     let display = result.file.display.clone();
     let bytes = match std::fs::metadata(&result.file.path) {
         Ok(meta) if meta.len() as usize > limits.max_bytes => {
-            result.failed.push(Diagnostic::error(format!(
-                "file is {} bytes, over the limit of {} (catalog.max_file_bytes)",
-                meta.len(),
-                limits.max_bytes
-            ))
-            .with_file(display));
+            result.failed.push(
+                Diagnostic::error(format!(
+                    "file is {} bytes, over the limit of {} (catalog.max_file_bytes)",
+                    meta.len(),
+                    limits.max_bytes
+                ))
+                .with_file(display),
+            );
             return result;
         }
         _ => match std::fs::read(&result.file.path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                result.failed.push(Diagnostic::error(format!("cannot read file: {e}")).with_file(display));
+                result
+                    .failed
+                    .push(Diagnostic::error(format!("cannot read file: {e}")).with_file(display));
                 return result;
             }
         },
     };
     let (documents, parse_errors) = parse_documents(&bytes, &display, limits);
-    result.failed = parse_errors.into_iter().filter(Diagnostic::is_error).collect();
-    let base_dir = result.file.path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    result.failed = parse_errors
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    let base_dir = result
+        .file
+        .path
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .to_path_buf();
     let context = FileContext {
         display: &display,
         managed_by: &result.file.managed_by,
@@ -437,8 +508,13 @@ fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResu
     };
     for document in documents {
         match process_document(document, &context) {
-            DocumentOutcome::Accepted { processed, children } => result.accepted.push((processed, children)),
-            DocumentOutcome::Rejected { entity_ref, errors } => result.rejected.push((entity_ref, errors)),
+            DocumentOutcome::Accepted {
+                processed,
+                children,
+            } => result.accepted.push((processed, children)),
+            DocumentOutcome::Rejected { entity_ref, errors } => {
+                result.rejected.push((entity_ref, errors))
+            }
         }
     }
     result
@@ -456,7 +532,10 @@ pub fn validate_files(files: &[PathBuf], limits: &YamlLimits) -> Vec<(String, Ve
             let bytes = match std::fs::read(path) {
                 Ok(b) => b,
                 Err(e) => {
-                    diagnostics.push(Diagnostic::error(format!("cannot read file: {e}")).with_file(display.clone()));
+                    diagnostics.push(
+                        Diagnostic::error(format!("cannot read file: {e}"))
+                            .with_file(display.clone()),
+                    );
                     return (display, diagnostics);
                 }
             };
@@ -475,17 +554,23 @@ pub fn validate_files(files: &[PathBuf], limits: &YamlLimits) -> Vec<(String, Ve
             };
             for document in documents {
                 match process_document(document, &context) {
-                    DocumentOutcome::Accepted { processed, children } => {
+                    DocumentOutcome::Accepted {
+                        processed,
+                        children,
+                    } => {
                         diagnostics.extend(processed.warnings);
                         if let Some(children) = children {
                             for target in children.targets {
                                 let is_local = children.kind.as_deref().unwrap_or("file") == "file";
-                                if is_local && !is_glob(&target) && !base_dir.join(&target).exists() {
+                                if is_local && !is_glob(&target) && !base_dir.join(&target).exists()
+                                {
                                     diagnostics.push(
-                                        Diagnostic::error(format!("Location target '{target}' does not exist"))
-                                            .with_file(display.clone())
-                                            .at(children.line, 1)
-                                            .with_field("spec.targets"),
+                                        Diagnostic::error(format!(
+                                            "Location target '{target}' does not exist"
+                                        ))
+                                        .with_file(display.clone())
+                                        .at(children.line, 1)
+                                        .with_field("spec.targets"),
                                     );
                                 }
                             }

@@ -13,7 +13,10 @@ pub struct LocationSpec {
 
 impl LocationSpec {
     pub fn new(kind: impl Into<String>, target: impl Into<String>) -> Self {
-        LocationSpec { kind: kind.into(), target: target.into() }
+        LocationSpec {
+            kind: kind.into(),
+            target: target.into(),
+        }
     }
 
     /// `file:/abs/path` or `url:https://…`, the form of `backstage.io/managed-by-location`.
@@ -55,6 +58,7 @@ pub enum ParsedTarget {
 ///   `https://host/group/repo/-/blob/<ref>/<path>` (GitLab);
 /// - any git remote (`https://…`, `ssh://…`, `git@host:org/repo.git`, `file:///…`, or an absolute
 ///   path to a repository) with optional `?ref=<ref>&path=<path>`.
+///
 /// Without a path, `catalog-info.yaml` at the repository root is read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GitTarget {
@@ -69,7 +73,9 @@ pub struct GitTarget {
 impl GitTarget {
     pub fn parse(target: &str) -> Result<Self, CatalogError> {
         let invalid = |why: &str| {
-            CatalogError::Invalid(format!("url location target '{target}' is not valid: {why}"))
+            CatalogError::Invalid(format!(
+                "url location target '{target}' is not valid: {why}"
+            ))
         };
         if target.trim().is_empty() {
             return Err(invalid("it is empty"));
@@ -88,11 +94,16 @@ impl GitTarget {
                 if reference.is_empty() {
                     return Err(invalid("the branch or tag after /blob/ is empty"));
                 }
-                let path = clean_repo_path(path).ok_or_else(|| invalid("the path escapes the repository"))?;
+                let path = clean_repo_path(path)
+                    .ok_or_else(|| invalid("the path escapes the repository"))?;
                 return Ok(GitTarget {
                     remote: format!("{}.git", repo.trim_end_matches(".git")),
                     reference: Some(reference.to_string()),
-                    path: if path.is_empty() { "catalog-info.yaml".into() } else { path },
+                    path: if path.is_empty() {
+                        "catalog-info.yaml".into()
+                    } else {
+                        path
+                    },
                     forge_prefix: Some(format!("{repo}{marker}{reference}/")),
                 });
             }
@@ -133,7 +144,11 @@ impl GitTarget {
         Ok(GitTarget {
             remote: remote.to_string(),
             reference,
-            path: if path.is_empty() { "catalog-info.yaml".into() } else { path },
+            path: if path.is_empty() {
+                "catalog-info.yaml".into()
+            } else {
+                path
+            },
             forge_prefix: None,
         })
     }
@@ -168,6 +183,19 @@ pub fn clean_repo_path(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// Whether a location target is a glob pattern rather than a path.
+pub fn is_glob(target: &str) -> bool {
+    target.contains(['*', '?', '[', '{'])
+}
+
+/// The folder a glob searches: its components before the first one with a pattern.
+pub fn glob_base(pattern: &Path) -> PathBuf {
+    pattern
+        .components()
+        .take_while(|c| !is_glob(&c.as_os_str().to_string_lossy()))
+        .collect()
 }
 
 /// Lexically normalizes a path (`a/./b/../c` → `a/c`) without touching the filesystem.
@@ -223,7 +251,11 @@ impl AllowedRoots {
             Err(CatalogError::Forbidden(format!(
                 "'{}' is outside the allowed roots ({}); add its folder to catalog.allowed_roots",
                 path.display(),
-                self.roots.iter().map(|r| r.display().to_string()).collect::<Vec<_>>().join(", ")
+                self.roots
+                    .iter()
+                    .map(|r| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )))
         }
     }
@@ -240,7 +272,8 @@ mod tests {
 
     #[test]
     fn forge_urls_become_remote_ref_and_path() {
-        let t = GitTarget::parse("https://github.com/acme/web/blob/main/catalog-info.yaml").unwrap();
+        let t =
+            GitTarget::parse("https://github.com/acme/web/blob/main/catalog-info.yaml").unwrap();
         assert_eq!(t.remote, "https://github.com/acme/web.git");
         assert_eq!(t.reference.as_deref(), Some("main"));
         assert_eq!(t.path, "catalog-info.yaml");
@@ -250,7 +283,10 @@ mod tests {
         );
         let g = GitTarget::parse("https://gitlab.example/g/r/-/tree/v1.2/services").unwrap();
         assert_eq!(g.remote, "https://gitlab.example/g/r.git");
-        assert_eq!((g.reference.as_deref(), g.path.as_str()), (Some("v1.2"), "services"));
+        assert_eq!(
+            (g.reference.as_deref(), g.path.as_str()),
+            (Some("v1.2"), "services")
+        );
     }
 
     #[test]
@@ -259,7 +295,10 @@ mod tests {
         assert_eq!(t.remote, "/srv/repos/web.git");
         assert_eq!(t.reference.as_deref(), Some("v2"));
         assert_eq!(t.path, "svc/catalog-info.yaml");
-        assert_eq!(t.target_for("a.yaml"), "/srv/repos/web.git?ref=v2&path=a.yaml");
+        assert_eq!(
+            t.target_for("a.yaml"),
+            "/srv/repos/web.git?ref=v2&path=a.yaml"
+        );
         let d = GitTarget::parse("git@git.example:org/repo.git").unwrap();
         assert_eq!(d.path, "catalog-info.yaml");
     }
@@ -284,7 +323,13 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("secret.yaml"), root.join("link.yaml")).unwrap();
         let roots = AllowedRoots::new([root.clone()]);
         assert!(roots.check(&root.join("ok.yaml")).is_ok());
-        assert!(matches!(roots.check(&root.join("../secret.yaml")), Err(CatalogError::Forbidden(_))));
-        assert!(matches!(roots.check(&root.join("link.yaml")), Err(CatalogError::Forbidden(_))));
+        assert!(matches!(
+            roots.check(&root.join("../secret.yaml")),
+            Err(CatalogError::Forbidden(_))
+        ));
+        assert!(matches!(
+            roots.check(&root.join("link.yaml")),
+            Err(CatalogError::Forbidden(_))
+        ));
     }
 }

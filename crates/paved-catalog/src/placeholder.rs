@@ -17,22 +17,26 @@ pub struct PlaceholderContext<'a> {
     pub limits: &'a YamlLimits,
 }
 
-/// Replaces every placeholder in `value`. Returns diagnostics: errors for placeholders that
-/// cannot be resolved locally (missing file, escape, parse failure, unknown `$name`), and a
-/// warning — leaving the placeholder in place — for remote URLs, which paved does not fetch
-/// during ingestion (no outbound requests unless configured).
-pub fn resolve_placeholders(value: &mut Value, context: &PlaceholderContext<'_>) -> Vec<Diagnostic> {
-    let mut diagnostics = Vec::new();
-    let mut path = String::new();
-    walk(value, &mut path, context, &mut diagnostics, 0);
-    diagnostics
+/// What resolving the placeholders of one document found.
+#[derive(Debug, Default)]
+pub struct PlaceholderOutcome {
+    /// Errors for placeholders that cannot be resolved locally (missing file, escape, parse
+    /// failure, unknown `$name`), and a warning for each remote URL, which paved does not fetch
+    /// during ingestion (no outbound requests unless configured).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Field paths still holding a placeholder (remote URLs), so validation can accept them.
+    pub unresolved: Vec<String>,
 }
 
-/// Field paths of placeholders left unresolved (remote URLs), so validation can accept them.
-pub fn unresolved_placeholder_paths(value: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    collect_unresolved(value, &mut String::new(), &mut out);
-    out
+/// Replaces every placeholder in `value` that names a file of its root.
+pub fn resolve_placeholders(
+    value: &mut Value,
+    context: &PlaceholderContext<'_>,
+) -> PlaceholderOutcome {
+    let mut outcome = PlaceholderOutcome::default();
+    let mut path = String::new();
+    walk(value, &mut path, context, &mut outcome, 0);
+    outcome
 }
 
 fn placeholder(value: &Value) -> Option<(&str, &Value)> {
@@ -44,40 +48,11 @@ fn placeholder(value: &Value) -> Option<(&str, &Value)> {
     key.starts_with('$').then_some((key.as_str(), inner))
 }
 
-fn collect_unresolved(value: &Value, path: &mut String, out: &mut Vec<String>) {
-    if placeholder(value).is_some() {
-        out.push(path.clone());
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
-                let len = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                collect_unresolved(child, path, out);
-                path.truncate(len);
-            }
-        }
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                collect_unresolved(child, path, out);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn walk(
     value: &mut Value,
     path: &mut String,
     context: &PlaceholderContext<'_>,
-    diagnostics: &mut Vec<Diagnostic>,
+    outcome: &mut PlaceholderOutcome,
     depth: usize,
 ) {
     if depth > 64 {
@@ -86,8 +61,9 @@ fn walk(
     if let Some((name, target)) = placeholder(value) {
         let name = name.to_string();
         let target = target.clone();
-        if let Some(resolved) = resolve_one(&name, &target, path, context, diagnostics) {
-            *value = resolved;
+        match resolve_one(&name, &target, path, context, &mut outcome.diagnostics) {
+            Some(resolved) => *value = resolved,
+            None => outcome.unresolved.push(path.clone()),
         }
         return;
     }
@@ -99,7 +75,7 @@ fn walk(
                     path.push('.');
                 }
                 path.push_str(key);
-                walk(child, path, context, diagnostics, depth + 1);
+                walk(child, path, context, outcome, depth + 1);
                 path.truncate(len);
             }
         }
@@ -107,7 +83,7 @@ fn walk(
             for (i, child) in items.iter_mut().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                walk(child, path, context, diagnostics, depth + 1);
+                walk(child, path, context, outcome, depth + 1);
                 path.truncate(len);
             }
         }
@@ -130,7 +106,9 @@ fn resolve_one(
         return None;
     }
     let Some(target) = target.as_str() else {
-        diagnostics.push(error(format!("placeholder {name} must name a file or URL as a string")));
+        diagnostics.push(error(format!(
+            "placeholder {name} must name a file or URL as a string"
+        )));
         return None;
     };
     if target.starts_with("http://") || target.starts_with("https://") {

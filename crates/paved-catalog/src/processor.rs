@@ -1,7 +1,7 @@
 //! Processing one YAML document into a validated entity with its relations — or into
 //! diagnostics that name the file, line, column and field.
 
-use crate::placeholder::{PlaceholderContext, resolve_placeholders, unresolved_placeholder_paths};
+use crate::placeholder::{PlaceholderContext, resolve_placeholders};
 use paved_model::entity::annotation;
 use paved_model::relations::emit_relations;
 use paved_model::validation::{is_valid_entity_name, validate_entity};
@@ -35,14 +35,25 @@ pub struct ChildTargets {
 /// The outcome of one document.
 #[derive(Debug)]
 pub enum DocumentOutcome {
-    Accepted { processed: ProcessedEntity, children: Option<ChildTargets> },
+    Accepted {
+        processed: Box<ProcessedEntity>,
+        children: Option<ChildTargets>,
+    },
     /// Invalid. `entity_ref` is set when the document names a valid entity, so its previous
     /// version can be kept and the errors shown on it.
-    Rejected { entity_ref: Option<EntityRef>, errors: Vec<Diagnostic> },
+    Rejected {
+        entity_ref: Option<EntityRef>,
+        errors: Vec<Diagnostic>,
+    },
 }
 
 pub fn process_document(document: YamlDocument, context: &FileContext<'_>) -> DocumentOutcome {
-    let YamlDocument { mut value, line, column, spans } = document;
+    let YamlDocument {
+        mut value,
+        line,
+        column,
+        spans,
+    } = document;
     let locate = |d: Diagnostic| -> Diagnostic {
         let (l, c) = d
             .field
@@ -51,26 +62,28 @@ pub fn process_document(document: YamlDocument, context: &FileContext<'_>) -> Do
             .unwrap_or((line, column));
         d.with_file(context.display.to_string()).at(l, c)
     };
-    if !value.is_object() {
+    let Value::Object(_) = value else {
         return DocumentOutcome::Rejected {
             entity_ref: None,
             errors: vec![locate(Diagnostic::error(
                 "document is not a mapping; expected an entity with apiVersion, kind, metadata",
             ))],
         };
-    }
+    };
     let placeholder_context = PlaceholderContext {
         base_dir: context.base_dir,
         root: context.root,
         file: context.display,
         limits: context.limits,
     };
-    let mut diagnostics = resolve_placeholders(&mut value, &placeholder_context);
-    let unresolved = unresolved_placeholder_paths(&value);
+    let placeholders = resolve_placeholders(&mut value, &placeholder_context);
+    let (mut diagnostics, unresolved) = (placeholders.diagnostics, placeholders.unresolved);
     diagnostics.extend(validate_entity(&value).into_iter().filter(|d| {
         // A field holding an unfetched remote placeholder is reported once, as a warning.
         !d.field.as_deref().is_some_and(|f| {
-            unresolved.iter().any(|p| f == p || f.starts_with(&format!("{p}.")))
+            unresolved
+                .iter()
+                .any(|p| f == p || f.starts_with(&format!("{p}.")))
         })
     }));
     let named_ref = entity_ref_of(&value);
@@ -80,9 +93,16 @@ pub fn process_document(document: YamlDocument, context: &FileContext<'_>) -> Do
             errors: diagnostics.into_iter().map(locate).collect(),
         };
     }
-    let Some(mut entity) = Entity::from_value(value) else {
-        unreachable!("checked to be an object above");
+    let Value::Object(object) = value else {
+        // A document that is one placeholder (`$text: ./x`) resolves to a non-object.
+        return DocumentOutcome::Rejected {
+            entity_ref: None,
+            errors: vec![locate(Diagnostic::error(
+                "document is a placeholder, not an entity; expected apiVersion, kind, metadata",
+            ))],
+        };
     };
+    let mut entity = Entity::from_object(object);
     entity.set_annotation(annotation::MANAGED_BY_LOCATION, context.managed_by);
     entity.set_annotation(annotation::MANAGED_BY_ORIGIN_LOCATION, context.origin);
     entity.remove_annotation(annotation::ORPHAN);
@@ -97,13 +117,17 @@ pub fn process_document(document: YamlDocument, context: &FileContext<'_>) -> Do
     }
     let children = location_targets(&entity, &entity_ref, line);
     DocumentOutcome::Accepted {
-        processed: ProcessedEntity {
+        processed: Box::new(ProcessedEntity {
             entity_ref,
             entity,
             relations,
-            source: SourcePosition { file: context.display.to_string(), line, column },
+            source: SourcePosition {
+                file: context.display.to_string(),
+                line,
+                column,
+            },
             warnings: diagnostics.into_iter().map(locate).collect(),
-        },
+        }),
         children,
     }
 }
@@ -138,4 +162,36 @@ fn location_targets(entity: &Entity, entity_ref: &EntityRef, line: u32) -> Optio
         targets,
         line,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paved_model::yaml::parse_documents;
+
+    #[test]
+    fn a_document_that_is_one_placeholder_is_rejected_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x.txt"), "hello").unwrap();
+        let limits = YamlLimits::default();
+        let (documents, _) = parse_documents(b"$text: ./x.txt\n", "doc.yaml", &limits);
+        let context = FileContext {
+            display: "doc.yaml",
+            managed_by: "file:/doc.yaml",
+            origin: "file:/doc.yaml",
+            base_dir: dir.path(),
+            root: dir.path(),
+            limits: &limits,
+        };
+        let outcome = process_document(documents.into_iter().next().unwrap(), &context);
+        let DocumentOutcome::Rejected { entity_ref, errors } = outcome else {
+            panic!("accepted a string as an entity");
+        };
+        assert_eq!(entity_ref, None);
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.is_error() && d.file.as_deref() == Some("doc.yaml"))
+        );
+    }
 }

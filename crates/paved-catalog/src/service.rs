@@ -4,9 +4,9 @@ use crate::error::CatalogError;
 use crate::git::GitSettings;
 use crate::ingest::Reader;
 use crate::location::{AllowedRoots, LocationSpec};
+use paved_model::filter::EntityFilter;
 use paved_model::yaml::YamlLimits;
 use paved_model::{Diagnostic, EntityRef};
-use paved_model::filter::EntityFilter;
 use paved_store::{
     Ancestry, ApplyOutcome, CatalogStore, EntityPage, EntityQuery, FacetCount, LocationId,
     LocationOrigin, NewLocation, RawEntity, StoredLocation, StoredProcessingError,
@@ -78,7 +78,11 @@ pub struct CatalogService {
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, settings: CatalogSettings) -> Self {
         let roots = RwLock::new(AllowedRoots::new(settings.allowed_roots.clone()));
-        CatalogService { store, settings, roots }
+        CatalogService {
+            store,
+            settings,
+            roots,
+        }
     }
 
     fn reader(&self) -> Reader {
@@ -89,7 +93,10 @@ impl CatalogService {
                 timeout: self.settings.git_timeout,
                 max_bytes: self.settings.git_max_bytes,
             },
-            limits: YamlLimits { max_bytes: self.settings.max_file_bytes, ..YamlLimits::default() },
+            limits: YamlLimits {
+                max_bytes: self.settings.max_file_bytes,
+                ..YamlLimits::default()
+            },
         }
     }
 
@@ -110,7 +117,11 @@ impl CatalogService {
             let mut roots = self.roots.write().expect("roots lock");
             for spec in locations.iter().filter(|l| l.kind == "file") {
                 let path = std::path::Path::new(&spec.target);
-                let folder = if path.is_dir() { path } else { path.parent().unwrap_or(path) };
+                let folder = if path.is_dir() {
+                    path
+                } else {
+                    path.parent().unwrap_or(path)
+                };
                 roots.add(folder);
             }
         }
@@ -125,7 +136,9 @@ impl CatalogService {
                     origin: LocationOrigin::Config,
                 })
                 .await?;
-            self.store.schedule_location_refresh(&location.id, Duration::ZERO).await?;
+            self.store
+                .schedule_location_refresh(&location.id, Duration::ZERO)
+                .await?;
             stored.push(location);
         }
         let keep: Vec<LocationId> = stored.iter().map(|l| l.id.clone()).collect();
@@ -158,7 +171,9 @@ impl CatalogService {
                             orphaned = outcome.orphaned,
                             "location refreshed"
                         ),
-                        Err(e) => tracing::warn!(location = %location.target, error = %e, "refresh failed"),
+                        Err(e) => {
+                            tracing::warn!(location = %location.target, error = %e, "refresh failed")
+                        }
                     }
                     if let Err(e) = self
                         .store
@@ -230,7 +245,9 @@ impl CatalogService {
         if self.store.delete_entity_by_uid(uid).await? {
             Ok(())
         } else {
-            Err(CatalogError::NotFound(format!("no entity with uid '{uid}'")))
+            Err(CatalogError::NotFound(format!(
+                "no entity with uid '{uid}'"
+            )))
         }
     }
 
@@ -266,7 +283,9 @@ impl CatalogService {
         if self.store.delete_location(id).await? {
             Ok(())
         } else {
-            Err(CatalogError::NotFound(format!("no location with id '{id}'")))
+            Err(CatalogError::NotFound(format!(
+                "no location with id '{id}'"
+            )))
         }
     }
 
@@ -294,9 +313,16 @@ impl CatalogService {
                 spec.display()
             )));
         }
-        let id = existing.as_ref().map(|l| l.id.clone()).unwrap_or(LocationId(String::new()));
+        let id = existing
+            .as_ref()
+            .map(|l| l.id.clone())
+            .unwrap_or(LocationId(String::new()));
         let mut snapshot = self.reader().read_location(&id, &spec).await;
-        let errors: Vec<Diagnostic> = snapshot.errors.iter().map(|e| e.diagnostic.clone()).collect();
+        let errors: Vec<Diagnostic> = snapshot
+            .errors
+            .iter()
+            .map(|e| e.diagnostic.clone())
+            .collect();
         if !snapshot.complete {
             // Like Backstage, a location that cannot be read is not registered.
             let reason = errors
@@ -338,8 +364,11 @@ impl CatalogService {
             })
             .await?;
         snapshot.location_id = location.id.clone();
-        let refs: Vec<EntityRef> =
-            snapshot.entities.iter().map(|e| e.processed.entity_ref.clone()).collect();
+        let refs: Vec<EntityRef> = snapshot
+            .entities
+            .iter()
+            .map(|e| e.processed.entity_ref.clone())
+            .collect();
         self.store.apply_location_snapshot(snapshot).await?;
         self.store
             .schedule_location_refresh(&location.id, self.settings.refresh_interval)
@@ -352,22 +381,19 @@ impl CatalogService {
             .flatten()
             .filter_map(|raw| serde_json::from_str(&raw.json).ok())
             .collect();
-        Ok(AddLocationOutcome { location, entities, exists: None, errors })
+        Ok(AddLocationOutcome {
+            location,
+            entities,
+            exists: None,
+            errors,
+        })
     }
 
     /// A file location registered through the API must lie inside the allowed roots (the
     /// glob's fixed prefix, for a glob).
     fn check_file_target_allowed(&self, path: &std::path::Path) -> CatalogResult<()> {
-        let fixed: PathBuf = path
-            .components()
-            .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[', '{']))
-            .collect();
-        let roots = self.roots.read().expect("roots lock").clone();
-        match roots.check(&fixed) {
-            Ok(_) => Ok(()),
-            Err(CatalogError::NotFound(m)) => Err(CatalogError::NotFound(m)),
-            Err(e) => Err(e),
-        }
+        let roots = self.roots.read().expect("roots lock");
+        roots.check(&crate::location::glob_base(path)).map(|_| ())
     }
 
     /// Reads one location again now.

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-const COMPAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/compat/backstage-examples");
+const COMPAT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/compat/backstage-examples"
+);
 
 async fn service(dir: &Path, roots: Vec<PathBuf>) -> Arc<CatalogService> {
     let url = format!("sqlite://{}", dir.join("paved.db").display());
@@ -29,8 +32,14 @@ async fn entity(catalog: &CatalogService, r: &str) -> Option<Value> {
 }
 
 async fn all_entities(catalog: &CatalogService) -> Vec<Value> {
-    let page = catalog.query_entities(&EntityQuery::default()).await.expect("query");
-    page.items.iter().map(|raw| serde_json::from_str(&raw.json).expect("json")).collect()
+    let page = catalog
+        .query_entities(&EntityQuery::default())
+        .await
+        .expect("query");
+    page.items
+        .iter()
+        .map(|raw| serde_json::from_str(&raw.json).expect("json"))
+        .collect()
 }
 
 async fn counts(catalog: &CatalogService) -> BTreeMap<String, u64> {
@@ -42,7 +51,12 @@ fn relations(entity: &Value) -> Vec<(String, String)> {
         .as_array()
         .map(|a| {
             a.iter()
-                .map(|r| (r["type"].as_str().unwrap().to_string(), r["targetRef"].as_str().unwrap().to_string()))
+                .map(|r| {
+                    (
+                        r["type"].as_str().unwrap().to_string(),
+                        r["targetRef"].as_str().unwrap().to_string(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -53,7 +67,10 @@ fn has_relation(entity: &Value, kind: &str, target: &str) -> bool {
 }
 
 async fn register(catalog: &CatalogService, kind: &str, target: &str) -> LocationId {
-    let outcome = catalog.add_location(kind, target, false).await.expect("location registers");
+    let outcome = catalog
+        .add_location(kind, target, false)
+        .await
+        .expect("location registers");
     outcome.location.id
 }
 
@@ -65,7 +82,12 @@ fn compat() -> PathBuf {
 async fn backstage_examples_all_yaml_counts_and_relations() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = service(dir.path(), vec![compat()]).await;
-    register(&catalog, "file", &compat().join("all.yaml").display().to_string()).await;
+    register(
+        &catalog,
+        "file",
+        &compat().join("all.yaml").display().to_string(),
+    )
+    .await;
     let counts = counts(&catalog).await;
     // EXPECTED.md: 33 documents; paved adds the generated Location of the registration itself.
     let expected: BTreeMap<String, u64> = [
@@ -81,32 +103,82 @@ async fn backstage_examples_all_yaml_counts_and_relations() {
     .collect();
     assert_eq!(counts, expected);
 
-    for api in ["inpixonmappingsdk", "wokplaceanalytics", "awareproducerservice", "awarecoreinsight", "analytics", "mapanalytics", "odpanalytics"] {
-        let e = entity(&catalog, &format!("api:default/{api}")).await.unwrap_or_else(|| panic!("{api} stored"));
-        assert!(has_relation(&e, "ownedBy", "group:default/inpixon"), "{api}: {:?}", relations(&e));
+    for api in [
+        "inpixonmappingsdk",
+        "wokplaceanalytics",
+        "awareproducerservice",
+        "awarecoreinsight",
+        "analytics",
+        "mapanalytics",
+        "odpanalytics",
+    ] {
+        let e = entity(&catalog, &format!("api:default/{api}"))
+            .await
+            .unwrap_or_else(|| panic!("{api} stored"));
+        assert!(
+            has_relation(&e, "ownedBy", "group:default/inpixon"),
+            "{api}: {:?}",
+            relations(&e)
+        );
     }
-    let order = entity(&catalog, "component:default/playback-order").await.unwrap();
+    let order = entity(&catalog, "component:default/playback-order")
+        .await
+        .unwrap();
     assert!(has_relation(&order, "ownedBy", "group:default/guest"));
-    let petstore = entity(&catalog, "component:default/petstore").await.unwrap();
+    let petstore = entity(&catalog, "component:default/petstore")
+        .await
+        .unwrap();
     for api in ["petstore", "streetlights", "hello-world"] {
-        assert!(has_relation(&petstore, "providesApi", &format!("api:default/{api}")));
+        assert!(has_relation(
+            &petstore,
+            "providesApi",
+            &format!("api:default/{api}")
+        ));
     }
-    let search = entity(&catalog, "component:default/wayback-search").await.unwrap();
-    assert!(has_relation(&search, "providesApi", "api:default/wayback-search"));
-    assert!(has_relation(&search, "consumesApi", "api:default/wayback-archive"));
+    let search = entity(&catalog, "component:default/wayback-search")
+        .await
+        .unwrap();
+    assert!(has_relation(
+        &search,
+        "providesApi",
+        "api:default/wayback-search"
+    ));
+    assert!(has_relation(
+        &search,
+        "consumesApi",
+        "api:default/wayback-archive"
+    ));
     // Both sides of a relation between two stored entities.
     // Both sides of relations between stored entities: component ↔ system ↔ domain.
     let podcast = entity(&catalog, "system:default/podcast").await.unwrap();
-    assert!(has_relation(&podcast, "hasPart", "component:default/podcast-api"));
-    assert!(has_relation(&podcast, "hasPart", "component:default/queue-proxy"));
+    assert!(has_relation(
+        &podcast,
+        "hasPart",
+        "component:default/podcast-api"
+    ));
+    assert!(has_relation(
+        &podcast,
+        "hasPart",
+        "component:default/queue-proxy"
+    ));
     assert!(has_relation(&podcast, "partOf", "domain:default/playback"));
     assert!(has_relation(&podcast, "ownedBy", "group:default/team-b"));
     let playback = entity(&catalog, "domain:default/playback").await.unwrap();
     assert!(has_relation(&playback, "hasPart", "system:default/podcast"));
-    let podcast_api = entity(&catalog, "component:default/podcast-api").await.unwrap();
-    assert!(has_relation(&podcast_api, "partOf", "system:default/podcast"));
+    let podcast_api = entity(&catalog, "component:default/podcast-api")
+        .await
+        .unwrap();
+    assert!(has_relation(
+        &podcast_api,
+        "partOf",
+        "system:default/podcast"
+    ));
     let domains = all_entities(&catalog).await;
-    assert!(domains.iter().all(|e| e["metadata"]["uid"].is_string() && e["metadata"]["etag"].is_string()));
+    assert!(
+        domains
+            .iter()
+            .all(|e| e["metadata"]["uid"].is_string() && e["metadata"]["etag"].is_string())
+    );
 }
 
 #[tokio::test]
@@ -118,30 +190,52 @@ async fn invalid_example_is_reported_and_does_not_stop_the_rest() {
     let counts = counts(&catalog).await;
     // 24 component files: one is invalid on purpose; different-namespace is in 'alternative'.
     assert_eq!(counts.get("component"), Some(&23));
-    assert!(entity(&catalog, "component:alternative/different-namespace").await.is_some());
+    assert!(
+        entity(&catalog, "component:alternative/different-namespace")
+            .await
+            .is_some()
+    );
     let errors = catalog.processing_errors().await.unwrap();
     let invalid: Vec<_> = errors
         .iter()
-        .filter(|e| e.diagnostic.file.as_deref().is_some_and(|f| f.ends_with("invalid-component.yaml")))
+        .filter(|e| {
+            e.diagnostic
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("invalid-component.yaml"))
+        })
         .collect();
     let name = invalid
         .iter()
         .find(|e| e.diagnostic.field.as_deref() == Some("metadata.name"))
         .expect("the bad name is reported");
     assert_eq!(name.diagnostic.line, Some(4));
-    assert!(invalid.iter().any(|e| e.diagnostic.field.as_deref() == Some("metadata.tags[1]")));
+    assert!(
+        invalid
+            .iter()
+            .any(|e| e.diagnostic.field.as_deref() == Some("metadata.tags[1]"))
+    );
 }
 
 #[tokio::test]
 async fn acme_org_groups_users_and_cross_namespace_membership() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = service(dir.path(), vec![compat()]).await;
-    register(&catalog, "file", &compat().join("acme/org.yaml").display().to_string()).await;
+    register(
+        &catalog,
+        "file",
+        &compat().join("acme/org.yaml").display().to_string(),
+    )
+    .await;
     let counts = counts(&catalog).await;
     assert_eq!(counts.get("group"), Some(&9));
     assert_eq!(counts.get("user"), Some(&17));
     let team_a = entity(&catalog, "group:default/team-a").await.unwrap();
-    assert!(has_relation(&team_a, "hasMember", "user:development/guest"), "{:?}", relations(&team_a));
+    assert!(
+        has_relation(&team_a, "hasMember", "user:development/guest"),
+        "{:?}",
+        relations(&team_a)
+    );
     assert!(has_relation(&team_a, "hasMember", "user:default/guest"));
     let guest_dev = entity(&catalog, "user:development/guest").await.unwrap();
     assert!(has_relation(&guest_dev, "memberOf", "group:default/team-a"));
@@ -162,103 +256,237 @@ fn component(name: &str, owner: &str) -> String {
 async fn broken_file_keeps_what_an_earlier_version_stored() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    write(&repo.join("catalog-info.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [./a.yaml, ./b.yaml]\n");
+    write(
+        &repo.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [./a.yaml, ./b.yaml]\n",
+    );
     write(&repo.join("a.yaml"), &component("alpha", "team-a"));
-    write(&repo.join("b.yaml"), &format!("{}---\n{}", component("beta", "team-b"), component("gamma", "team-b")));
+    write(
+        &repo.join("b.yaml"),
+        &format!(
+            "{}---\n{}",
+            component("beta", "team-b"),
+            component("gamma", "team-b")
+        ),
+    );
     let catalog = service(dir.path(), vec![repo.clone()]).await;
-    let id = register(&catalog, "file", &repo.join("catalog-info.yaml").display().to_string()).await;
+    let id = register(
+        &catalog,
+        "file",
+        &repo.join("catalog-info.yaml").display().to_string(),
+    )
+    .await;
     assert!(entity(&catalog, "component:default/beta").await.is_some());
 
     // b.yaml breaks: a syntax error. beta and gamma stay as they were; the error names the line.
-    write(&repo.join("b.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: [unclosed\n");
+    write(
+        &repo.join("b.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: [unclosed\n",
+    );
     // a.yaml's entity becomes invalid: the previous version stays, with the error on its status.
-    write(&repo.join("a.yaml"), &component("alpha", "").replace("owner: \n", "owner: 42\n"));
+    write(
+        &repo.join("a.yaml"),
+        &component("alpha", "").replace("owner: \n", "owner: 42\n"),
+    );
     catalog.refresh_location(&id).await.unwrap();
     assert!(entity(&catalog, "component:default/beta").await.is_some());
     assert!(entity(&catalog, "component:default/gamma").await.is_some());
-    let alpha = entity(&catalog, "component:default/alpha").await.expect("alpha kept");
+    let alpha = entity(&catalog, "component:default/alpha")
+        .await
+        .expect("alpha kept");
     assert_eq!(alpha["spec"]["owner"], "team-a");
-    let items = alpha["status"]["items"].as_array().expect("status items on alpha");
+    let items = alpha["status"]["items"]
+        .as_array()
+        .expect("status items on alpha");
     assert_eq!(items[0]["type"], "backstage.io/catalog-processing");
     assert_eq!(items[0]["error"]["field"], "spec.owner");
     let errors = catalog.processing_errors().await.unwrap();
     let syntax = errors
         .iter()
-        .find(|e| e.diagnostic.file.as_deref().is_some_and(|f| f.ends_with("b.yaml")))
+        .find(|e| {
+            e.diagnostic
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("b.yaml"))
+        })
         .expect("b.yaml's error is stored");
     assert!(syntax.diagnostic.line.is_some());
 
     // b.yaml disappears from the Location: beta and gamma become orphans, not deleted.
-    write(&repo.join("catalog-info.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [./a.yaml]\n");
+    write(
+        &repo.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [./a.yaml]\n",
+    );
     write(&repo.join("a.yaml"), &component("alpha", "team-a"));
     catalog.refresh_location(&id).await.unwrap();
-    let beta = entity(&catalog, "component:default/beta").await.expect("orphans are kept");
-    assert_eq!(beta["metadata"]["annotations"]["backstage.io/orphan"], "true");
+    let beta = entity(&catalog, "component:default/beta")
+        .await
+        .expect("orphans are kept");
+    assert_eq!(
+        beta["metadata"]["annotations"]["backstage.io/orphan"],
+        "true"
+    );
     let alpha = entity(&catalog, "component:default/alpha").await.unwrap();
-    assert!(alpha.get("status").is_none(), "errors cleared once fixed: {alpha}");
+    assert!(
+        alpha.get("status").is_none(),
+        "errors cleared once fixed: {alpha}"
+    );
 }
 
 #[tokio::test]
 async fn second_location_claiming_an_entity_gets_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("c");
-    write(&root.join("one/catalog-info.yaml"), &component("shared", "team-a"));
-    write(&root.join("two/catalog-info.yaml"), &component("shared", "team-b"));
+    write(
+        &root.join("one/catalog-info.yaml"),
+        &component("shared", "team-a"),
+    );
+    write(
+        &root.join("two/catalog-info.yaml"),
+        &component("shared", "team-b"),
+    );
     let catalog = service(dir.path(), vec![root.clone()]).await;
-    register(&catalog, "file", &root.join("one/catalog-info.yaml").display().to_string()).await;
-    register(&catalog, "file", &root.join("two/catalog-info.yaml").display().to_string()).await;
+    register(
+        &catalog,
+        "file",
+        &root.join("one/catalog-info.yaml").display().to_string(),
+    )
+    .await;
+    register(
+        &catalog,
+        "file",
+        &root.join("two/catalog-info.yaml").display().to_string(),
+    )
+    .await;
     let shared = entity(&catalog, "component:default/shared").await.unwrap();
-    assert_eq!(shared["spec"]["owner"], "team-a", "the first location keeps it");
+    assert_eq!(
+        shared["spec"]["owner"], "team-a",
+        "the first location keeps it"
+    );
     let errors = catalog.processing_errors().await.unwrap();
-    assert!(errors.iter().any(|e| e.diagnostic.message.contains("already provided")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.diagnostic.message.contains("already provided")),
+        "{errors:?}"
+    );
 }
 
 #[tokio::test]
 async fn escapes_bombs_and_binaries_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    write(&dir.path().join("outside.yaml"), &component("outside", "team-a"));
-    write(&root.join("catalog-info.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [../outside.yaml, ./link.yaml, ./bomb.yaml, ./binary.yaml, ./ok.yaml]\n");
+    write(
+        &dir.path().join("outside.yaml"),
+        &component("outside", "team-a"),
+    );
+    write(
+        &root.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [../outside.yaml, ./link.yaml, ./bomb.yaml, ./binary.yaml, ./ok.yaml]\n",
+    );
     std::os::unix::fs::symlink(dir.path().join("outside.yaml"), root.join("link.yaml")).unwrap();
-    let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-    for (i, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().zip(["a", "b", "c", "d", "e", "f", "g", "h"]) {
-        bomb.push_str(&format!("{i}: &{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (i, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        bomb.push_str(&format!(
+            "{i}: &{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
     }
     write(&root.join("bomb.yaml"), &bomb);
     std::fs::write(root.join("binary.yaml"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
-    write(&root.join("ok.yaml"), &format!("{}  description: uses $text\n", component("fine", "team-a")));
+    write(
+        &root.join("ok.yaml"),
+        &format!("{}  description: uses $text\n", component("fine", "team-a")),
+    );
     let catalog = service(dir.path(), vec![root.clone()]).await;
-    register(&catalog, "file", &root.join("catalog-info.yaml").display().to_string()).await;
+    register(
+        &catalog,
+        "file",
+        &root.join("catalog-info.yaml").display().to_string(),
+    )
+    .await;
     assert!(entity(&catalog, "component:default/fine").await.is_some());
-    assert!(entity(&catalog, "component:default/outside").await.is_none());
-    let messages: Vec<String> =
-        catalog.processing_errors().await.unwrap().iter().map(|e| e.diagnostic.to_string()).collect();
-    assert!(messages.iter().filter(|m| m.contains("outside the allowed roots")).count() >= 2, "{messages:#?}");
-    assert!(messages.iter().any(|m| m.contains("bomb.yaml")), "{messages:#?}");
-    assert!(messages.iter().any(|m| m.contains("binary.yaml")), "{messages:#?}");
+    assert!(
+        entity(&catalog, "component:default/outside")
+            .await
+            .is_none()
+    );
+    let messages: Vec<String> = catalog
+        .processing_errors()
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.diagnostic.to_string())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m.contains("outside the allowed roots"))
+            .count()
+            >= 2,
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("bomb.yaml")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("binary.yaml")),
+        "{messages:#?}"
+    );
 }
 
 #[tokio::test]
 async fn placeholders_resolve_relative_to_their_file_and_stay_inside() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    write(&root.join("specs/api.yaml"), "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n");
+    write(
+        &root.join("specs/api.yaml"),
+        "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths: {}\n",
+    );
     write(&dir.path().join("secret.txt"), "secret");
-    write(&root.join("catalog-info.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: good\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: ./specs/api.yaml\n---\napiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: sneaky\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: ../secret.txt\n");
+    write(
+        &root.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: good\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: ./specs/api.yaml\n---\napiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: sneaky\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: ../secret.txt\n",
+    );
     let catalog = service(dir.path(), vec![root.clone()]).await;
-    register(&catalog, "file", &root.join("catalog-info.yaml").display().to_string()).await;
+    register(
+        &catalog,
+        "file",
+        &root.join("catalog-info.yaml").display().to_string(),
+    )
+    .await;
     let good = entity(&catalog, "api:default/good").await.unwrap();
-    assert!(good["spec"]["definition"].as_str().unwrap().starts_with("openapi: 3.0.0"));
+    assert!(
+        good["spec"]["definition"]
+            .as_str()
+            .unwrap()
+            .starts_with("openapi: 3.0.0")
+    );
     assert!(entity(&catalog, "api:default/sneaky").await.is_none());
     let errors = catalog.processing_errors().await.unwrap();
-    let sneaky = errors.iter().find(|e| e.diagnostic.message.contains("secret.txt")).expect("reported");
+    let sneaky = errors
+        .iter()
+        .find(|e| e.diagnostic.message.contains("secret.txt"))
+        .expect("reported");
     assert_eq!(sneaky.diagnostic.field.as_deref(), Some("spec.definition"));
     assert_eq!(sneaky.diagnostic.line, Some(20));
 }
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
-        .args(["-c", "user.name=paved", "-c", "user.email=paved@example.com", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=paved",
+            "-c",
+            "user.email=paved@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .status()
@@ -272,34 +500,67 @@ async fn git_repository_at_a_branch_and_a_tag_refreshes_on_demand() {
     let work = dir.path().join("work");
     let bare = dir.path().join("remote.git");
     std::fs::create_dir_all(&work).unwrap();
-    git(dir.path(), &["init", "--quiet", "--bare", bare.to_str().unwrap()]);
+    git(
+        dir.path(),
+        &["init", "--quiet", "--bare", bare.to_str().unwrap()],
+    );
     git(&work, &["init", "--quiet"]);
-    write(&work.join("catalog-info.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: repo\nspec:\n  targets: [./services/web.yaml]\n");
+    write(
+        &work.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: repo\nspec:\n  targets: [./services/web.yaml]\n",
+    );
     write(&work.join("services/web.yaml"), &component("web", "team-a"));
     git(&work, &["add", "."]);
     git(&work, &["commit", "--quiet", "-m", "first"]);
     git(&work, &["tag", "v1"]);
-    git(&work, &["push", "--quiet", bare.to_str().unwrap(), "HEAD:refs/heads/main", "v1"]);
+    git(
+        &work,
+        &[
+            "push",
+            "--quiet",
+            bare.to_str().unwrap(),
+            "HEAD:refs/heads/main",
+            "v1",
+        ],
+    );
 
     let catalog = service(dir.path(), vec![]).await;
     let target = format!("{}?ref=main", bare.display());
     let id = register(&catalog, "url", &target).await;
-    let web = entity(&catalog, "component:default/web").await.expect("read through git");
+    let web = entity(&catalog, "component:default/web")
+        .await
+        .expect("read through git");
     assert_eq!(
         web["metadata"]["annotations"]["backstage.io/managed-by-location"],
         format!("url:{}?ref=main&path=services/web.yaml", bare.display())
     );
-    register(&catalog, "url", &format!("{}?ref=v1&path=services/web.yaml", bare.display())).await;
+    register(
+        &catalog,
+        "url",
+        &format!("{}?ref=v1&path=services/web.yaml", bare.display()),
+    )
+    .await;
 
     write(&work.join("services/web.yaml"), &component("web", "team-b"));
     git(&work, &["commit", "--quiet", "-am", "new owner"]);
-    git(&work, &["push", "--quiet", bare.to_str().unwrap(), "HEAD:refs/heads/main"]);
+    git(
+        &work,
+        &[
+            "push",
+            "--quiet",
+            bare.to_str().unwrap(),
+            "HEAD:refs/heads/main",
+        ],
+    );
     catalog.refresh_location(&id).await.unwrap();
     let web = entity(&catalog, "component:default/web").await.unwrap();
     assert_eq!(web["spec"]["owner"], "team-b");
     assert!(has_relation(&web, "ownedBy", "group:default/team-b"));
 
-    let missing = catalog.add_location("url", &format!("{}?ref=nope", bare.display()), false).await.unwrap_err();
+    let missing = catalog
+        .add_location("url", &format!("{}?ref=nope", bare.display()), false)
+        .await
+        .unwrap_err();
     assert!(missing.to_string().contains("nope"), "{missing}");
 }
 
@@ -308,17 +569,40 @@ async fn config_locations_and_allowed_roots() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("svc");
     write(&root.join("catalog-info.yaml"), &component("svc", "team-a"));
-    write(&dir.path().join("elsewhere/catalog-info.yaml"), &component("elsewhere", "team-a"));
+    write(
+        &dir.path().join("elsewhere/catalog-info.yaml"),
+        &component("elsewhere", "team-a"),
+    );
     let catalog = service(dir.path(), vec![]).await;
     let spec = LocationSpec::new("file", root.join("catalog-info.yaml").display().to_string());
-    let stored = catalog.register_config_locations(&[spec.clone()]).await.unwrap();
+    let stored = catalog
+        .register_config_locations(std::slice::from_ref(&spec))
+        .await
+        .unwrap();
     catalog.refresh_location(&stored[0].id).await.unwrap();
     assert!(entity(&catalog, "component:default/svc").await.is_some());
     // An API registration outside the configured folders is refused.
-    let outside = dir.path().join("elsewhere/catalog-info.yaml").display().to_string();
-    let refused = catalog.add_location("file", &outside, false).await.unwrap_err();
-    assert!(matches!(refused, paved_catalog::CatalogError::Forbidden(_)), "{refused:?}");
-    assert!(catalog.locations().await.unwrap().iter().all(|l| l.target != outside));
+    let outside = dir
+        .path()
+        .join("elsewhere/catalog-info.yaml")
+        .display()
+        .to_string();
+    let refused = catalog
+        .add_location("file", &outside, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, paved_catalog::CatalogError::Forbidden(_)),
+        "{refused:?}"
+    );
+    assert!(
+        catalog
+            .locations()
+            .await
+            .unwrap()
+            .iter()
+            .all(|l| l.target != outside)
+    );
     // Registering the same config again keeps one location; dropping it removes its entities.
     let again = catalog.register_config_locations(&[spec]).await.unwrap();
     assert_eq!(again[0].id, stored[0].id);
