@@ -1,0 +1,1 @@
+//! API definitions (OpenAPI, AsyncAPI, GraphQL, protobuf) rendered as HTML fragments.

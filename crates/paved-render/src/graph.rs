@@ -1,0 +1,1 @@
+//! Layered (Sugiyama-style) layout of entity graphs, rendered as SVG.

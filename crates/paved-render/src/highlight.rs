@@ -1,0 +1,1 @@
+//! Syntax highlighting of source text (YAML, JSON, GraphQL, protobuf) as escaped HTML.
