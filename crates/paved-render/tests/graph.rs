@@ -72,7 +72,7 @@ fn small_dependency_graph_snapshot() {
         embed_stylesheet: false,
     };
     expect![[r#"
-        <svg xmlns="http://www.w3.org/2000/svg" class="paved-graph direction-lr" viewBox="0 0 650 136" width="650" height="136" role="img" aria-labelledby="deps-title" aria-describedby="deps-desc">
+        <svg xmlns="http://www.w3.org/2000/svg" class="paved-graph direction-lr" viewBox="0 0 656 136" width="656" height="136" role="img" aria-labelledby="deps-title" aria-describedby="deps-desc">
         <title id="deps-title">Dependencies of checkout</title>
         <desc id="deps-desc">4 entities, 4 relations.</desc>
         <defs><marker id="deps-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path class="edge-arrow" d="M0,0L10,5L0,10z" fill="currentColor"/></marker></defs>
@@ -95,7 +95,7 @@ fn small_dependency_graph_snapshot() {
         service · production
         Critical tier</title><rect class="node-box" x="257.2" y="16" width="151" height="44" rx="6" fill="none" stroke="currentColor"/><text class="node-label" x="267.2" y="35" font-size="13">payments</text><text class="node-detail" x="267.2" y="50" font-size="11">service · production</text><g class="critical-badge"><circle cx="392.2" cy="30.5" r="7" fill="currentColor"/><text x="392.2" y="34.5" font-size="11" text-anchor="middle">!</text></g></g></a>
         <a class="node-link" href="/catalog/default/api/payments-api"><g class="node kind-api"><title>payments-api
-        openapi</title><rect class="node-box" x="516.3" y="57" width="117" height="44" rx="6" fill="none" stroke="currentColor"/><text class="node-label" x="526.3" y="76" font-size="13">payments-api</text><text class="node-detail" x="526.3" y="91" font-size="11">openapi</text></g></a>
+        openapi</title><rect class="node-box" x="516.3" y="57" width="123" height="44" rx="6" fill="none" stroke="currentColor"/><text class="node-label" x="526.3" y="76" font-size="13">payments-api</text><text class="node-detail" x="526.3" y="91" font-size="11">openapi</text></g></a>
         <a class="node-link" href="/catalog/default/resource/orders-db"><g class="node kind-resource"><title>orders-db</title><rect class="node-box" x="284.7" y="78" width="96" height="30" rx="6" fill="none" stroke="currentColor"/><text class="node-label" x="294.7" y="97.6" font-size="13">orders-db</text></g></a>
         </g>
         </svg>

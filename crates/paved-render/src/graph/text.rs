@@ -8,8 +8,9 @@ use super::GraphNode;
 pub(super) const LABEL_FONT_SIZE: f64 = 13.0;
 pub(super) const DETAIL_FONT_SIZE: f64 = 11.0;
 pub(super) const EDGE_LABEL_FONT_SIZE: f64 = 11.0;
-/// Labels are drawn semi-bold, a little wider than regular text.
-const LABEL_WEIGHT_FACTOR: f64 = 1.12;
+/// Labels are drawn semi-bold, wider than regular text (wide fonts such as DejaVu Sans Bold
+/// need all of this).
+const LABEL_WEIGHT_FACTOR: f64 = 1.18;
 
 pub(super) const NODE_PADDING: f64 = 10.0;
 /// Room kept at the right of a critical node's text for its badge.
