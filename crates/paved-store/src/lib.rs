@@ -122,6 +122,9 @@ pub trait CatalogStore: Send + Sync + 'static {
         after_sequence: i64,
         limit: usize,
     ) -> StoreResult<Vec<ChangeEvent>>;
+    /// The latest change events, newest first, at most `limit` (the portal's "recently
+    /// changed"; `limit` 1 gives the catalog's current version for caches).
+    async fn recent_changes(&self, limit: usize) -> StoreResult<Vec<ChangeEvent>>;
 }
 
 /// Opens the store named by a URL — `sqlite://path/to/file.db` (created if missing) or

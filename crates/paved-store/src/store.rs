@@ -581,12 +581,26 @@ impl CatalogStore for SqlStore {
         after_sequence: i64,
         limit: usize,
     ) -> StoreResult<Vec<ChangeEvent>> {
-        let mut conn = self.read().await?;
         let mut sql =
             Sql::new("SELECT sequence, entity_ref, etag, at FROM changes WHERE sequence > ");
         sql.bind(after_sequence)
             .push(" ORDER BY sequence LIMIT ")
             .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        self.change_events(sql).await
+    }
+
+    async fn recent_changes(&self, limit: usize) -> StoreResult<Vec<ChangeEvent>> {
+        let mut sql = Sql::new(
+            "SELECT sequence, entity_ref, etag, at FROM changes ORDER BY sequence DESC LIMIT ",
+        );
+        sql.bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        self.change_events(sql).await
+    }
+}
+
+impl SqlStore {
+    async fn change_events(&self, sql: Sql) -> StoreResult<Vec<ChangeEvent>> {
+        let mut conn = self.read().await?;
         let mut events = Vec::new();
         for row in sql.fetch_all(&mut conn).await? {
             let entity_ref: String = get(&row, 1)?;

@@ -1088,6 +1088,14 @@ async fn every_change_of_a_final_form_is_an_event() {
                 .any(|e| e.entity_ref == eref("group:default/team-a") && e.etag.is_some())
         );
         assert_eq!(store.changes_since(0, 1).await.unwrap().len(), 1);
+        let all = store.changes_since(0, 1000).await.unwrap();
+        let recent = store.recent_changes(2).await.unwrap();
+        let newest_two: Vec<_> = all.iter().rev().take(2).cloned().collect();
+        assert_eq!(recent, newest_two, "newest first");
+        assert_eq!(
+            store.recent_changes(1).await.unwrap()[0].sequence,
+            all.last().unwrap().sequence
+        );
     })
     .await;
 }
