@@ -16,4 +16,6 @@ pub mod service;
 pub use error::CatalogError;
 pub use ingest::validate_files;
 pub use location::{AllowedRoots, LocationSpec};
-pub use service::{AddLocationOutcome, CatalogService, CatalogSettings, ValidationReport};
+pub use service::{
+    AddLocationOutcome, CatalogResult, CatalogService, CatalogSettings, ValidationReport,
+};

@@ -8,8 +8,8 @@ use paved_model::filter::EntityFilter;
 use paved_model::yaml::YamlLimits;
 use paved_model::{Diagnostic, EntityRef};
 use paved_store::{
-    Ancestry, ApplyOutcome, CatalogStore, EntityPage, EntityQuery, FacetCount, LocationId,
-    LocationOrigin, NewLocation, RawEntity, StoredLocation, StoredProcessingError,
+    Ancestry, ApplyOutcome, CatalogStore, ChangeEvent, EntityPage, EntityQuery, FacetCount,
+    LocationId, LocationOrigin, NewLocation, RawEntity, StoredLocation, StoredProcessingError,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -257,6 +257,22 @@ impl CatalogService {
 
     pub async fn count_by_kind(&self) -> CatalogResult<BTreeMap<String, u64>> {
         Ok(self.store.count_by_kind().await?)
+    }
+
+    /// The latest change events, newest first.
+    pub async fn recent_changes(&self, limit: usize) -> CatalogResult<Vec<ChangeEvent>> {
+        Ok(self.store.recent_changes(limit).await?)
+    }
+
+    /// The catalog's version: the sequence of its latest change (0 for an empty catalog).
+    /// Caches of derived data compare it to know whether they are stale.
+    pub async fn version(&self) -> CatalogResult<i64> {
+        Ok(self
+            .store
+            .recent_changes(1)
+            .await?
+            .first()
+            .map_or(0, |c| c.sequence))
     }
 
     // ---- locations --------------------------------------------------------------------

@@ -72,7 +72,7 @@ fn small_dependency_graph_snapshot() {
         embed_stylesheet: false,
     };
     expect![[r#"
-        <svg xmlns="http://www.w3.org/2000/svg" class="paved-graph direction-lr" viewBox="0 0 656 136" width="656" height="136" role="img" aria-labelledby="deps-title" aria-describedby="deps-desc">
+        <svg xmlns="http://www.w3.org/2000/svg" class="paved-graph direction-lr" viewBox="0 0 656 136" width="656" height="136" role="group" aria-labelledby="deps-title" aria-describedby="deps-desc">
         <title id="deps-title">Dependencies of checkout</title>
         <desc id="deps-desc">4 entities, 4 relations.</desc>
         <defs><marker id="deps-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path class="edge-arrow" d="M0,0L10,5L0,10z" fill="currentColor"/></marker></defs>

@@ -61,7 +61,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 
 /// The name of the configured token matching `presented`. Every stored hash is compared, with
 /// no early exit, so the time taken does not depend on which one matched.
-fn match_token(settings: &ServerSettings, presented: &str) -> Option<String> {
+pub(crate) fn match_token(settings: &ServerSettings, presented: &str) -> Option<String> {
     let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
     let mut matched: Option<&str> = None;
     let mut any = Choice::from(0);

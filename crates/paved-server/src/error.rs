@@ -139,7 +139,10 @@ pub(crate) async fn shape_error_responses(request: Request, next: Next) -> Respo
     let status = response.status();
     let info = match response.extensions_mut().remove::<ErrorInfo>() {
         Some(info) => info,
-        None if (status.is_client_error() || status.is_server_error()) && !is_json(&response) => {
+        None if (status.is_client_error() || status.is_server_error())
+            && !is_json(&response)
+            && !is_html(&response) =>
+        {
             generic_error_info(status)
         }
         None => return response,
@@ -159,6 +162,15 @@ pub(crate) async fn shape_error_responses(request: Request, next: Next) -> Respo
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+}
+
+/// The portal's own error pages are HTML and stay so.
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_json(response: &Response) -> bool {

@@ -1,5 +1,5 @@
 //! paved's HTTP server: Backstage's catalog API over axum, paved's own endpoints, health,
-//! readiness, metrics and the OpenAPI document.
+//! readiness, metrics, the OpenAPI document and the web portal.
 //!
 //! Invariant: only this crate knows HTTP and JSON request shapes. Handlers are thin — they
 //! parse the request, call `CatalogService`, and map the result; no SQL and no business rules
@@ -12,6 +12,7 @@ mod extract;
 mod handlers;
 mod openapi;
 mod params;
+mod portal;
 mod respond;
 mod telemetry;
 pub mod types;
@@ -19,6 +20,7 @@ pub mod types;
 pub use auth::AuthenticatedClient;
 pub use error::ApiError;
 pub use openapi::ApiDoc;
+pub use portal::PortalState;
 pub use telemetry::install_metrics_recorder;
 
 use axum::Router;
@@ -67,6 +69,25 @@ pub struct AppState {
     pub settings: Arc<ServerSettings>,
     /// Renders `/metrics`; `None` = no metrics endpoint (404).
     pub metrics: Option<PrometheusHandle>,
+    /// The web portal's templates and caches.
+    pub portal: Arc<PortalState>,
+}
+
+impl AppState {
+    /// The state for `catalog`; fails only if the portal's embedded templates do not parse
+    /// (a build defect that a unit test catches first).
+    pub fn new(
+        catalog: Arc<CatalogService>,
+        settings: ServerSettings,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<Self, String> {
+        Ok(AppState {
+            catalog,
+            settings: Arc::new(settings),
+            metrics,
+            portal: Arc::new(PortalState::new()?),
+        })
+    }
 }
 
 /// The whole HTTP API.
@@ -120,8 +141,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/paved/catalog/errors", get(paved::processing_errors))
         .route("/api/paved/catalog/stats", get(paved::catalog_stats))
+        .merge(portal::routes())
         .route_layer(middleware::from_fn(telemetry::label_route))
-        .fallback(error::not_found_fallback)
+        .fallback(portal::fallback)
         .with_state(state);
 
     // Outermost last: compression sees the final body; metrics time everything below it;
@@ -131,8 +153,12 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
-            settings,
+            settings.clone(),
             auth::require_token,
+        ))
+        .layer(middleware::from_fn_with_state(
+            settings,
+            portal::require_portal_session,
         ))
         .layer(middleware::from_fn(error::shape_error_responses))
         .layer(middleware::from_fn(telemetry::record_request))

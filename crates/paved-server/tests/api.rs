@@ -133,13 +133,14 @@ impl TestApp {
             .add_location("file", &catalog_file.display().to_string(), false)
             .await
             .expect("seed catalog");
-        let state = AppState {
-            catalog: catalog.clone(),
-            settings: Arc::new(ServerSettings {
+        let state = AppState::new(
+            catalog.clone(),
+            ServerSettings {
                 auth_tokens: tokens,
-            }),
-            metrics: Some(install_metrics_recorder()),
-        };
+            },
+            Some(install_metrics_recorder()),
+        )
+        .expect("portal templates load");
         TestApp {
             app: router(state),
             catalog,

@@ -231,9 +231,9 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         .context("cannot register the configured catalog locations")?;
     let refresh_loop = catalog.clone().spawn_refresh_loop();
 
-    let state = AppState {
-        catalog: catalog.clone(),
-        settings: Arc::new(ServerSettings {
+    let state = AppState::new(
+        catalog.clone(),
+        ServerSettings {
             auth_tokens: tokens
                 .into_iter()
                 .map(|t| ApiToken {
@@ -241,9 +241,10 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
                     sha256: t.sha256,
                 })
                 .collect(),
-        }),
-        metrics: Some(paved_server::install_metrics_recorder()),
-    };
+        },
+        Some(paved_server::install_metrics_recorder()),
+    )
+    .map_err(|e| anyhow::anyhow!("the portal's templates do not load: {e}"))?;
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
     println!("paved listening on http://{address}");

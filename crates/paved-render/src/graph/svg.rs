@@ -70,7 +70,7 @@ pub fn render_layout(graph: &Graph, layout: &Layout, options: &LayoutOptions) ->
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"paved-graph {direction}\" \
-         viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" \
+         viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"group\" \
          aria-labelledby=\"{prefix}-title\" aria-describedby=\"{prefix}-desc\">",
         w = number(layout.width),
         h = number(layout.height),
