@@ -587,6 +587,8 @@ async fn definition_page(
         definition_html => minijinja::Value::from_safe_string(rendered.html),
         raw_html => minijinja::Value::from_safe_string(rendered.raw_html),
         warnings => rendered.warnings,
+        format_label => rendered.summary.format.label(),
+        counts => Serde(rendered.summary.counts()),
         summary => Serde(&rendered.summary),
         api_type,
         ..base_context(&loaded, session, "definition", None)
