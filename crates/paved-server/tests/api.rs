@@ -899,3 +899,247 @@ async fn responses_are_gzipped_when_asked() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("content-encoding"), Some("gzip"));
 }
+
+// ---- portal ---------------------------------------------------------------------------
+
+fn form(method: Method, uri: &str, body: &str, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for (name, value) in extra {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::from(body.to_owned())).expect("request")
+}
+
+#[tokio::test]
+async fn portal_pages_are_html_with_a_strict_security_policy() {
+    let app = TestApp::new(Vec::new()).await;
+    for path in [
+        "/",
+        "/catalog",
+        "/catalog?kind=component&q=alp",
+        "/errors",
+        "/catalog-import",
+        "/whoami",
+    ] {
+        let reply = app.get(path).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.text());
+        assert!(
+            reply
+                .header("content-type")
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let csp = reply.header("content-security-policy").unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert!(
+            reply.text().contains("<main id=\"main\""),
+            "{path} has the layout"
+        );
+    }
+    let catalog = app.get("/catalog?q=alp").await.text();
+    // (minijinja escapes `/` in attributes as `&#x2f;`, which browsers read as `/`.)
+    assert!(
+        catalog.contains("component&#x2f;alpha\">alpha</a>"),
+        "the text filter finds alpha"
+    );
+    assert!(!catalog.contains(">beta</a>"), "and only what matches");
+    // Unknown portal paths are an HTML 404; unknown API paths keep Backstage's JSON body.
+    let missing = app.get("/catalog/default/component/nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.text().contains("There is no Component named"));
+    let api_missing = app.get("/api/nope").await;
+    assert_eq!(api_missing.json()["error"]["name"], "NotFoundError");
+    // A damaged cursor is a clear 400 page, not a crash.
+    let damaged = app.get("/catalog?cursor=%21%21").await;
+    assert_eq!(damaged.status, StatusCode::BAD_REQUEST);
+    // Assets are served from the binary with a validator.
+    let css = app.get("/assets/portal.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    let etag = css.header("etag").unwrap().to_owned();
+    let again = app
+        .send(
+            Request::builder()
+                .uri("/assets/portal.css")
+                .header(header::IF_NONE_MATCH, &etag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        app.get("/assets/../Cargo.toml").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn portal_escapes_entity_text() {
+    let app = TestApp::new(Vec::new()).await;
+    let root = app.root();
+    let file = root.join("xss.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: xss\n  title: '<script>alert(1)</script>'\n  description: '\"><img src=x onerror=alert(1)>'\n  links:\n    - url: 'javascript:alert(1)'\n      title: Runbook\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    .unwrap();
+    app.catalog
+        .add_location("file", &file.display().to_string(), false)
+        .await
+        .unwrap();
+    for path in [
+        "/catalog/default/component/xss",
+        "/catalog?q=xss",
+        "/catalog/default/component/xss/yaml",
+    ] {
+        let page = app.get(path).await.text();
+        assert!(
+            !page.contains("<script>alert(1)"),
+            "{path} escapes the title"
+        );
+        assert!(
+            !page.contains("<img src=x"),
+            "{path} escapes the description"
+        );
+        assert!(
+            !page.contains("href=\"javascript:"),
+            "{path} never links javascript:"
+        );
+    }
+}
+
+#[tokio::test]
+async fn portal_forms_refuse_other_sites_and_register_with_a_preview() {
+    let app = TestApp::new(Vec::new()).await;
+    let cross = app
+        .send(form(
+            Method::POST,
+            "/catalog-import",
+            "target=/etc&action=import",
+            &[
+                ("origin", "https://evil.example"),
+                ("host", "127.0.0.1:7007"),
+            ],
+        ))
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+
+    let root = app.root();
+    let file = root.join("new.yaml");
+    std::fs::write(&file, EXTRA.replace("zeta", "newcomer")).unwrap();
+    let body = format!("target={}&action=preview", file.display());
+    let preview = app
+        .send(form(Method::POST, "/catalog-import", &body, &[]))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text());
+    // The location's own root entity and the component.
+    assert!(
+        preview.text().contains("Preview: 2 entities"),
+        "{}",
+        preview.text()
+    );
+    assert!(
+        app.catalog
+            .entity_by_ref(&paved_model::EntityRef::new(
+                "component",
+                "default",
+                "newcomer"
+            ))
+            .await
+            .unwrap()
+            .is_none(),
+        "a preview stores nothing"
+    );
+    let body = format!("target={}&action=import", file.display());
+    let imported = app
+        .send(form(Method::POST, "/catalog-import", &body, &[]))
+        .await;
+    assert!(
+        imported.text().contains("Registered 2 entities"),
+        "{}",
+        imported.text()
+    );
+    assert!(
+        app.catalog
+            .entity_by_ref(&paved_model::EntityRef::new(
+                "component",
+                "default",
+                "newcomer"
+            ))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Outside the allowed roots: refused with the reason, nothing stored.
+    let outside = app
+        .send(form(
+            Method::POST,
+            "/catalog-import",
+            "target=/etc/hostname&action=preview",
+            &[],
+        ))
+        .await;
+    assert_eq!(outside.status, StatusCode::FORBIDDEN, "{}", outside.text());
+    assert!(outside.text().contains("field-error"));
+}
+
+#[tokio::test]
+async fn with_tokens_the_portal_needs_a_session() {
+    let app = TestApp::new(vec![ApiToken::from_plaintext("ci", "s3cret-token")]).await;
+    let page = app.get("/catalog").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.header("location"), Some("/sign-in?next=%2Fcatalog"));
+    assert_eq!(app.get("/assets/portal.css").await.status, StatusCode::OK);
+    assert_eq!(app.get("/sign-in").await.status, StatusCode::OK);
+
+    let wrong = app
+        .send(form(
+            Method::POST,
+            "/sign-in",
+            "token=nope&next=/catalog",
+            &[],
+        ))
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.header("set-cookie").is_none());
+
+    let right = app
+        .send(form(
+            Method::POST,
+            "/sign-in",
+            "token=s3cret-token&next=/catalog",
+            &[],
+        ))
+        .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    assert_eq!(right.header("location"), Some("/catalog"));
+    let cookie = right.header("set-cookie").unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let signed_in = app
+        .send(
+            Request::builder()
+                .uri("/catalog")
+                .header(header::COOKIE, &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    assert!(signed_in.text().contains("Sign out"));
+    // The cookie is not an API credential: the API still wants the bearer token.
+    let api = app
+        .send(
+            Request::builder()
+                .uri("/api/catalog/entities")
+                .header(header::COOKIE, &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED);
+}
