@@ -53,7 +53,17 @@ fn location_from_argument(value: &str) -> anyhow::Result<LocationConfig> {
         });
     }
     let path = Path::new(value);
-    if !path.exists() {
+    if paved_catalog::location::is_glob(value) {
+        // A glob: its fixed prefix must exist; the pattern may match nothing yet.
+        let base = paved_catalog::location::glob_base(path);
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        if !base.is_dir() {
+            bail!(
+                "--location {value}: the folder {} does not exist (give an existing path, a glob under an existing folder, or a URL)",
+                base.display()
+            );
+        }
+    } else if !path.exists() {
         bail!("--location {value}: no such file or folder (give an existing path or a URL)");
     }
     let absolute = std::path::absolute(path)
@@ -65,8 +75,12 @@ fn location_from_argument(value: &str) -> anyhow::Result<LocationConfig> {
     })
 }
 
-/// The folder a file location may read from: the folder itself, or a file's parent.
+/// The folder a file location may read from: the folder itself, a file's parent, or the
+/// fixed prefix of a glob.
 fn folder_of(path: &Path) -> PathBuf {
+    if paved_catalog::location::is_glob(&path.to_string_lossy()) {
+        return paved_catalog::location::glob_base(path);
+    }
     if path.is_dir() {
         path.to_path_buf()
     } else {
@@ -311,6 +325,14 @@ mod tests {
         assert_eq!(folder_of(&file), dir.path());
         let err = location_from_argument("./no/such/catalog.yaml").expect_err("missing");
         assert!(err.to_string().contains("no such file"), "{err}");
+
+        // A glob under an existing folder is a file location whose root is that folder.
+        let pattern = format!("{}/*/catalog-info.yaml", dir.path().display());
+        let glob = location_from_argument(&pattern).expect("glob");
+        assert_eq!((glob.kind, glob.target.as_str()), (LocationType::File, pattern.as_str()));
+        assert_eq!(folder_of(Path::new(&glob.target)), dir.path());
+        let err = location_from_argument("/no/such/folder/*.yaml").expect_err("missing base");
+        assert!(err.to_string().contains("/no/such/folder"), "{err}");
     }
 
     #[test]
