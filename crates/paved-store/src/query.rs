@@ -95,7 +95,14 @@ pub(crate) async fn query_entities(
     let collate = backend.collate();
     // (expression, ascending) per order column; entity ref when none is asked for.
     let mut order: Vec<(String, bool)> = Vec::new();
-    let mut sql = Sql::new("SELECT q.id, q.final_json");
+    // The page is chosen on ids and order values only; the entities' JSON is joined to the
+    // chosen rows afterwards, so sorting never carries large texts.
+    let mut sql = Sql::new("SELECT p.id, ej.final_json");
+    let columns = query.order.len().max(1);
+    for i in 0..columns {
+        sql.push(&format!(", p.o{i}"));
+    }
+    sql.push(" FROM (SELECT q.id");
     let mut inner = String::new();
     let mut order_keys: Vec<String> = Vec::new();
     if query.order.is_empty() {
@@ -110,7 +117,7 @@ pub(crate) async fn query_entities(
     for i in 0..order.len() {
         sql.push(&format!(", q.o{i}"));
     }
-    sql.push(" FROM (SELECT e.id, e.final_json");
+    sql.push(" FROM (SELECT e.id");
     if order_keys.is_empty() {
         sql.push(&inner);
     }
@@ -192,6 +199,14 @@ pub(crate) async fn query_entities(
         sql.push(" OFFSET ")
             .bind(i64::try_from(offset).unwrap_or(i64::MAX));
     }
+    sql.push(") p JOIN entities ej ON ej.id = p.id ORDER BY ");
+    for (i, (_, ascending)) in order.iter().enumerate() {
+        let ascending = *ascending != backward;
+        let nulls = if backward { "FIRST" } else { "LAST" };
+        let direction = if ascending { "ASC" } else { "DESC" };
+        sql.push(&format!("p.o{i} {direction} NULLS {nulls}, "));
+    }
+    sql.push(if backward { "p.id DESC" } else { "p.id ASC" });
 
     let rows = sql.fetch_all(conn).await?;
     let columns = order.len();
