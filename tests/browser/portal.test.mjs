@@ -414,6 +414,24 @@ test("register a location: preview with errors, import, errors page, unregister"
   await context.close();
 });
 
+test("dark theme: the system setting applies and passes the contrast checks", async () => {
+  const { context, page, problems } = await openContext({ colorScheme: "dark" });
+  for (const [path, name] of [["/", "home-dark"], ["/catalog?kind=component", "catalog-dark"], ["/catalog/default/component/checkout-service/dependencies", "dependencies-dark"]]) {
+    await page.goto(`${baseUrl}${path}`);
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(background, "rgb(15, 20, 27)", `${name} uses the dark palette`);
+    await checkAccessibility(page, name);
+    await screenshot(page, name);
+  }
+  // The toggle overrides the system setting and is remembered.
+  await page.getByRole("button", { name: /light and dark theme/ }).click();
+  assert.equal(await page.evaluate(() => document.documentElement.getAttribute("data-theme")), "light");
+  await page.reload();
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), "rgb(246, 247, 249)");
+  assertClean(problems, "dark theme");
+  await context.close();
+});
+
 test("a form posted from another site is refused", async () => {
   const response = await fetch(`${baseUrl}/catalog/default/component/checkout-service/actions/refresh`, {
     method: "POST",

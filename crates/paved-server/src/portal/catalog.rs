@@ -286,10 +286,16 @@ async fn build(
         .iter()
         .find(|(name, _)| *name == params.sort)
         .map_or("metadata.name", |(_, field)| *field);
-    let mut order = vec![OrderField {
-        field: sort_field.into(),
-        descending: params.descending,
-    }];
+    // Name ascending is the store's own order (kind, namespace, name): it walks an index and
+    // stops after one page, where ordering by a field must look at every match first.
+    let mut order = if sort_field == "metadata.name" && !params.descending {
+        Vec::new()
+    } else {
+        vec![OrderField {
+            field: sort_field.into(),
+            descending: params.descending,
+        }]
+    };
     if sort_field != "metadata.name" {
         order.push(OrderField {
             field: "metadata.name".into(),
