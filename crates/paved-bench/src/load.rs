@@ -13,20 +13,48 @@ pub enum Scenario {
     ByName,
     ByQueryOwner,
     EntityFacets,
+    PortalCatalog,
+    PortalCatalogOwner,
+    PortalCatalogText,
+    PortalEntity,
+    PortalDependencies,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::ByName,
         Scenario::ByQueryOwner,
         Scenario::EntityFacets,
+        Scenario::PortalCatalog,
+        Scenario::PortalCatalogOwner,
+        Scenario::PortalCatalogText,
+        Scenario::PortalEntity,
+        Scenario::PortalDependencies,
     ];
+
+    /// Portal pages are measured with one client: their target is the server's time per
+    /// page (p99 ≤ 50 ms), which queueing behind 63 other clients on 2 cores would hide.
+    pub fn single_client(self) -> bool {
+        matches!(
+            self,
+            Scenario::PortalCatalog
+                | Scenario::PortalCatalogOwner
+                | Scenario::PortalCatalogText
+                | Scenario::PortalEntity
+                | Scenario::PortalDependencies
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::ByName => "by-name",
             Scenario::ByQueryOwner => "by-query kind=component,spec.owner",
             Scenario::EntityFacets => "entity-facets kind,tags,owner",
+            Scenario::PortalCatalog => "portal /catalog",
+            Scenario::PortalCatalogOwner => "portal /catalog kind+owner",
+            Scenario::PortalCatalogText => "portal /catalog text filter",
+            Scenario::PortalEntity => "portal entity page",
+            Scenario::PortalDependencies => "portal dependencies graph",
         }
     }
 
@@ -49,6 +77,33 @@ impl Scenario {
             Scenario::EntityFacets => {
                 "/api/catalog/entity-facets?facet=kind&facet=metadata.tags&facet=spec.owner"
                     .to_string()
+            }
+            Scenario::PortalCatalog => "/catalog".to_string(),
+            Scenario::PortalCatalogOwner => {
+                let owner = random.pick(&samples.owners);
+                let owner = if owner.contains(':') {
+                    owner.to_string()
+                } else {
+                    format!("group:default/{owner}")
+                };
+                format!("/catalog?kind=component&owner={}", encode_component(&owner))
+            }
+            Scenario::PortalCatalogText => {
+                let name = random.pick(&samples.component_names);
+                // A prefix of a real name: matches a handful of entities.
+                let term: String = name.chars().take(8).collect();
+                format!("/catalog?q={}", encode_component(&term))
+            }
+            Scenario::PortalEntity => {
+                let name = random.pick(&samples.component_names);
+                format!("/catalog/default/component/{}", encode_component(name))
+            }
+            Scenario::PortalDependencies => {
+                let name = random.pick(&samples.component_names);
+                format!(
+                    "/catalog/default/component/{}/dependencies?depth=2",
+                    encode_component(name)
+                )
             }
         }
     }
@@ -76,6 +131,8 @@ pub struct ScenarioResult {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub mean_ms: f64,
+    /// Largest answer body, uncompressed (a portal page's weight before images).
+    pub max_body_bytes: u64,
     /// A few error messages, so a failing run says why.
     pub error_examples: Vec<String>,
 }
@@ -84,6 +141,7 @@ struct ClientOutcome {
     histogram: Histogram<u64>,
     requests: u64,
     errors: u64,
+    max_body_bytes: u64,
     error_examples: Vec<String>,
 }
 
@@ -114,6 +172,7 @@ pub async fn run_scenario(
                 histogram: new_histogram(),
                 requests: 0,
                 errors: 0,
+                max_body_bytes: 0,
                 error_examples: Vec::new(),
             };
             loop {
@@ -131,6 +190,9 @@ pub async fn run_scenario(
                 outcome
                     .histogram
                     .saturating_record(elapsed.as_micros().max(1).try_into().unwrap_or(u64::MAX));
+                if let Ok((_, body)) = &answer {
+                    outcome.max_body_bytes = outcome.max_body_bytes.max(body.len() as u64);
+                }
                 let failure = match answer {
                     Ok((status, _)) if status.is_success() => None,
                     Ok((status, body)) => Some(format!(
@@ -152,6 +214,7 @@ pub async fn run_scenario(
     let mut histogram = new_histogram();
     let mut requests = 0;
     let mut errors = 0;
+    let mut max_body_bytes = 0;
     let mut error_examples = Vec::new();
     for task in tasks {
         match task.await {
@@ -160,6 +223,7 @@ pub async fn run_scenario(
                 let _ = histogram.add(&outcome.histogram);
                 requests += outcome.requests;
                 errors += outcome.errors;
+                max_body_bytes = max_body_bytes.max(outcome.max_body_bytes);
                 for example in outcome.error_examples {
                     if error_examples.len() < 5 {
                         error_examples.push(example);
@@ -191,6 +255,7 @@ pub async fn run_scenario(
         p99_ms: ms(histogram.value_at_quantile(0.99)),
         max_ms: ms(histogram.max()),
         mean_ms: histogram.mean() / 1000.0,
+        max_body_bytes,
         error_examples,
     }
 }

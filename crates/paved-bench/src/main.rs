@@ -467,15 +467,20 @@ async fn cold_start_and_load(
     });
     let mut results = Vec::new();
     for scenario in load::Scenario::ALL {
+        let clients = if scenario.single_client() {
+            1
+        } else {
+            concurrency
+        };
         eprintln!(
-            "load: {} ({concurrency} clients, {duration:?})",
+            "load: {} ({clients} clients, {duration:?})",
             scenario.name()
         );
         let result = load::run_scenario(
             process.address,
             scenario,
             Arc::clone(&samples),
-            concurrency,
+            clients,
             warmup,
             duration,
             Duration::from_secs(30),

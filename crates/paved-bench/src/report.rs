@@ -245,20 +245,22 @@ pub fn markdown(results: &Results) -> String {
     );
     let _ = writeln!(
         out,
-        "| scenario | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        "| scenario | clients | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | largest body |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in &results.load {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} KB |",
             r.scenario,
+            r.clients,
             r.requests,
             r.errors,
             r.requests_per_second,
             r.p50_ms,
             r.p90_ms,
             r.p99_ms,
-            r.max_ms
+            r.max_ms,
+            r.max_body_bytes as f64 / 1000.0
         );
     }
     out
