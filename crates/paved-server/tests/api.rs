@@ -1120,26 +1120,17 @@ async fn with_tokens_the_portal_needs_a_session() {
     let cookie = right.header("set-cookie").unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
     let session = cookie.split(';').next().unwrap().to_owned();
-    let signed_in = app
-        .send(
-            Request::builder()
-                .uri("/catalog")
-                .header(header::COOKIE, &session)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let with_cookie = |uri: &str| {
+        Request::builder()
+            .uri(uri)
+            .header(header::COOKIE, &session)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let signed_in = app.send(with_cookie("/catalog")).await;
     assert_eq!(signed_in.status, StatusCode::OK);
     assert!(signed_in.text().contains("Sign out"));
     // The cookie is not an API credential: the API still wants the bearer token.
-    let api = app
-        .send(
-            Request::builder()
-                .uri("/api/catalog/entities")
-                .header(header::COOKIE, &session)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let api = app.send(with_cookie("/api/catalog/entities")).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
 }
