@@ -1134,3 +1134,42 @@ async fn with_tokens_the_portal_needs_a_session() {
     let api = app.send(with_cookie("/api/catalog/entities")).await;
     assert_eq!(api.status, StatusCode::UNAUTHORIZED);
 }
+
+/// The catalog page's kind facet count for components, as shown.
+fn component_facet_count(page: &str) -> Option<u64> {
+    let at = page
+        .to_lowercase()
+        .find("name=\"kind\" value=\"component\"")?;
+    let rest = &page[at..];
+    let count_at = rest.find("facet-count\">")? + "facet-count\">".len();
+    rest[count_at..]
+        .split('<')
+        .next()?
+        .replace(',', "")
+        .parse()
+        .ok()
+}
+
+#[tokio::test]
+async fn catalog_facet_counts_follow_changes() {
+    let app = TestApp::new(Vec::new()).await;
+    let before = component_facet_count(&app.get("/catalog").await.text()).expect("component facet");
+    let root = app.root();
+    let file = root.join("later.yaml");
+    std::fs::write(&file, EXTRA.replace("zeta", "later")).unwrap();
+    app.catalog
+        .add_location("file", &file.display().to_string(), false)
+        .await
+        .unwrap();
+    // The first page after a change may show the previous counts while fresh ones are
+    // computed in the background; they arrive without any further change.
+    let mut after = 0;
+    for _ in 0..100 {
+        after = component_facet_count(&app.get("/catalog").await.text()).unwrap_or(0);
+        if after == before + 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(after, before + 1);
+}

@@ -536,18 +536,36 @@ async fn cached_facets(
     kinds: &[String],
 ) -> CatalogResult<BTreeMap<String, Vec<FacetCount>>> {
     let key = format!("{}|{}", fields.join(","), kinds.join(","));
-    if let Some(hit) = state.portal.cached_facets(&key, version) {
-        return Ok(hit);
-    }
     let filter = view::filter_all(if kinds.is_empty() {
         Vec::new()
     } else {
         vec![("kind", kinds.to_vec())]
     });
     let facets: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
-    let counts = state.catalog.facets(&facets, filter.as_ref()).await?;
-    state.portal.store_facets(key, version, counts.clone());
-    Ok(counts)
+    match state.portal.cached_facets(&key, version) {
+        Some((counts, true)) => Ok(counts),
+        Some((stale, false)) => {
+            // Show the previous counts now; recompute once in the background.
+            if state.portal.start_refresh(&key) {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    match state.catalog.facets(&facets, filter.as_ref()).await {
+                        Ok(counts) => state.portal.store_facets(key.clone(), version, counts),
+                        Err(error) => {
+                            tracing::warn!(error = %error, "recomputing facet counts failed")
+                        }
+                    }
+                    state.portal.end_refresh(&key);
+                });
+            }
+            Ok(stale)
+        }
+        None => {
+            let counts = state.catalog.facets(&facets, filter.as_ref()).await?;
+            state.portal.store_facets(key, version, counts.clone());
+            Ok(counts)
+        }
+    }
 }
 
 #[cfg(test)]

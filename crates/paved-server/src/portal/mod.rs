@@ -24,7 +24,7 @@ use crate::AppState;
 use axum::Router;
 use axum::routing::{get, post};
 use paved_store::FacetCount;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 pub struct PortalState {
     pub(crate) templates: PortalTemplates,
     facet_cache: Mutex<HashMap<String, CachedFacets>>,
+    facets_refreshing: Mutex<HashSet<String>>,
 }
 
 struct CachedFacets {
@@ -54,14 +55,36 @@ impl PortalState {
         Ok(PortalState {
             templates: PortalTemplates::load()?,
             facet_cache: Mutex::new(HashMap::new()),
+            facets_refreshing: Mutex::new(HashSet::new()),
         })
     }
 
-    fn cached_facets(&self, key: &str, version: i64) -> Option<BTreeMap<String, Vec<FacetCount>>> {
+    /// The cached counts for `key` and whether they are current for `version`. Stale counts
+    /// are still returned: the page shows them while fresh ones are computed in the
+    /// background, so only the very first page pays for a computation.
+    fn cached_facets(
+        &self,
+        key: &str,
+        version: i64,
+    ) -> Option<(BTreeMap<String, Vec<FacetCount>>, bool)> {
         let cache = self.facet_cache.lock().ok()?;
         let entry = cache.get(key)?;
-        (entry.version == version && entry.taken.elapsed() < FACET_CACHE_TTL)
-            .then(|| entry.facets.clone())
+        let current = entry.version == version && entry.taken.elapsed() < FACET_CACHE_TTL;
+        Some((entry.facets.clone(), current))
+    }
+
+    /// Marks `key` as being recomputed; false if a recomputation is already under way.
+    fn start_refresh(&self, key: &str) -> bool {
+        self.facets_refreshing
+            .lock()
+            .map(|mut set| set.insert(key.to_owned()))
+            .unwrap_or(false)
+    }
+
+    fn end_refresh(&self, key: &str) {
+        if let Ok(mut set) = self.facets_refreshing.lock() {
+            set.remove(key);
+        }
     }
 
     fn store_facets(&self, key: String, version: i64, facets: BTreeMap<String, Vec<FacetCount>>) {
