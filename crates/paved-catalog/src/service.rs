@@ -8,8 +8,9 @@ use paved_model::filter::EntityFilter;
 use paved_model::yaml::YamlLimits;
 use paved_model::{Diagnostic, EntityRef};
 use paved_store::{
-    Ancestry, ApplyOutcome, CatalogStore, ChangeEvent, EntityPage, EntityQuery, FacetCount,
-    LocationId, LocationOrigin, NewLocation, RawEntity, StoredLocation, StoredProcessingError,
+    Ancestry, ApplyOutcome, AuditEntry, CatalogStore, ChangeEvent, EntityPage, EntityQuery,
+    FacetCount, LocationId, LocationOrigin, NewAuditEntry, NewLocation, RawEntity, StoredLocation,
+    StoredProcessingError,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -262,6 +263,24 @@ impl CatalogService {
     /// The latest change events, newest first.
     pub async fn recent_changes(&self, limit: usize) -> CatalogResult<Vec<ChangeEvent>> {
         Ok(self.store.recent_changes(limit).await?)
+    }
+
+    /// Records a mutation in the audit log. The mutation has happened already, so a failure
+    /// here is logged loudly rather than undoing it.
+    pub async fn record_audit(&self, entry: NewAuditEntry) {
+        let action = entry.action.clone();
+        if let Err(error) = self.store.append_audit(entry).await {
+            tracing::error!(%action, error = %error, "could not write the audit log entry");
+        }
+    }
+
+    /// Audit entries, newest first.
+    pub async fn audit_log(
+        &self,
+        limit: usize,
+        before_id: Option<i64>,
+    ) -> CatalogResult<Vec<AuditEntry>> {
+        Ok(self.store.audit_log(limit, before_id).await?)
     }
 
     /// The catalog's version: the sequence of its latest change (0 for an empty catalog).

@@ -6,6 +6,7 @@
 //! here.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod auth;
 mod error;
 mod extract;
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/paved/catalog/errors", get(paved::processing_errors))
         .route("/api/paved/catalog/stats", get(paved::catalog_stats))
+        .route("/api/paved/audit", get(paved::audit_log))
         .merge(portal::routes())
         .route_layer(middleware::from_fn(telemetry::label_route))
         .fallback(portal::fallback)

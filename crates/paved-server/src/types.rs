@@ -257,3 +257,30 @@ pub struct CatalogStatsResponse {
     /// Lower-case kind → number of entities.
     pub kinds: BTreeMap<String, u64>,
 }
+
+/// One audited mutation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntryItem {
+    pub id: i64,
+    /// RFC 3339 UTC.
+    pub at: String,
+    /// `token:<name>`, `portal:<session>` or `anonymous (loopback)`.
+    pub actor: String,
+    /// `location.add`, `location.delete`, `entity.delete`, `entity.refresh`, `session.sign-in`, …
+    pub action: String,
+    pub target: String,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditLogResponse {
+    /// Newest first.
+    pub items: Vec<AuditEntryItem>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}

@@ -1173,3 +1173,120 @@ async fn catalog_facet_counts_follow_changes() {
     }
     assert_eq!(after, before + 1);
 }
+
+#[tokio::test]
+async fn every_mutation_is_in_the_audit_log() {
+    let app = TestApp::new(Vec::new()).await;
+    let root = app.root();
+    let file = root.join("audited.yaml");
+    std::fs::write(&file, EXTRA.replace("zeta", "audited")).unwrap();
+    let added = app
+        .post(
+            "/api/catalog/locations",
+            &serde_json::json!({"type": "file", "target": file.display().to_string()}).to_string(),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    let location_id = added.json()["location"]["id"].as_str().unwrap().to_owned();
+    let refreshed = app
+        .post(
+            "/api/catalog/refresh",
+            r#"{"entityRef":"component:default/audited"}"#,
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK);
+    // A dry run changes nothing and is not audited.
+    let dry = app
+        .post(
+            "/api/catalog/locations?dryRun=true",
+            &serde_json::json!({"type": "file", "target": file.display().to_string()}).to_string(),
+        )
+        .await;
+    assert_eq!(dry.status, StatusCode::CREATED);
+    let deleted = app
+        .delete(&format!("/api/catalog/locations/{location_id}"))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    // The portal's forms are audited too, under the portal session.
+    let portal_refresh = app
+        .send(form(
+            Method::POST,
+            "/catalog/default/component/alpha/actions/refresh",
+            "",
+            &[],
+        ))
+        .await;
+    assert_eq!(portal_refresh.status, StatusCode::SEE_OTHER);
+
+    let log = app.get("/api/paved/audit?limit=10").await.json();
+    let entries = log["items"].as_array().unwrap();
+    let summary: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("entity.refresh".to_owned(), "portal:guest".to_owned()),
+            (
+                "location.delete".to_owned(),
+                "anonymous (loopback)".to_owned()
+            ),
+            (
+                "entity.refresh".to_owned(),
+                "anonymous (loopback)".to_owned()
+            ),
+            ("location.add".to_owned(), "anonymous (loopback)".to_owned()),
+        ]
+    );
+    let target = format!("file:{}", file.display());
+    assert_eq!(entries[1]["target"], target.as_str());
+    assert_eq!(
+        entries[1]["before"]["id"],
+        location_id.as_str(),
+        "the deleted location is kept"
+    );
+    assert_eq!(
+        entries[3]["after"]["entities"], 2,
+        "the root Location and the component"
+    );
+    assert!(entries[0]["at"].as_str().unwrap().ends_with('Z'));
+    // Paging.
+    let first = app.get("/api/paved/audit?limit=2").await.json();
+    let before = first["nextBefore"].as_i64().unwrap();
+    let rest = app
+        .get(&format!("/api/paved/audit?before={before}"))
+        .await
+        .json();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 2);
+    assert!(rest["nextBefore"].is_null());
+}
+
+#[tokio::test]
+async fn audit_entries_name_the_token() {
+    let app = TestApp::new(vec![ApiToken::from_plaintext("deploy-bot", "t0ken")]).await;
+    let reply = app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/api/catalog/refresh")
+                .header(header::AUTHORIZATION, "Bearer t0ken")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"entityRef":"component:default/alpha"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let entries = app.catalog.audit_log(10, None).await.unwrap();
+    assert_eq!(entries[0].actor, "token:deploy-bot");
+    // The audit endpoint is under /api: it needs the token like everything else.
+    assert_eq!(
+        app.get("/api/paved/audit").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -7,10 +7,12 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod audit;
 mod query;
 mod sql;
 mod store;
 mod types;
+pub use audit::{AuditEntry, NewAuditEntry};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -125,6 +127,11 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The latest change events, newest first, at most `limit` (the portal's "recently
     /// changed"; `limit` 1 gives the catalog's current version for caches).
     async fn recent_changes(&self, limit: usize) -> StoreResult<Vec<ChangeEvent>>;
+    /// Appends one entry to the audit log.
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
+    /// Audit entries newest first, at most `limit`, older than `before_id` when given.
+    async fn audit_log(&self, limit: usize, before_id: Option<i64>)
+    -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// Opens the store named by a URL — `sqlite://path/to/file.db` (created if missing) or

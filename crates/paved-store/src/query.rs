@@ -305,7 +305,10 @@ pub(crate) async fn facets(
     let by_key: BTreeMap<String, Vec<FacetCount>> = merged
         .into_iter()
         .map(|(key, values)| {
-            let counts = values.into_iter().map(|(value, count)| FacetCount { value, count }).collect();
+            let counts = values
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect();
             (key, counts)
         })
         .collect();

@@ -116,6 +116,11 @@ impl SqlStore {
         Ok(tx)
     }
 
+    /// A connection for a single-statement write that needs no transaction.
+    pub(crate) async fn writer_connection(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
+        self.writer.acquire().await.map_err(db_error)
+    }
+
     pub(crate) async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
         self.reader.acquire().await.map_err(db_error)
     }
@@ -587,6 +592,18 @@ impl CatalogStore for SqlStore {
             .push(" ORDER BY sequence LIMIT ")
             .bind(i64::try_from(limit).unwrap_or(i64::MAX));
         self.change_events(sql).await
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
+        self.insert_audit_entry(entry).await
+    }
+
+    async fn audit_log(
+        &self,
+        limit: usize,
+        before_id: Option<i64>,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.select_audit_entries(limit, before_id).await
     }
 
     async fn recent_changes(&self, limit: usize) -> StoreResult<Vec<ChangeEvent>> {

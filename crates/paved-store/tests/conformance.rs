@@ -1162,3 +1162,37 @@ async fn claimed_locations_are_leased_until_rescheduled_or_expired() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_audit_log_keeps_entries_newest_first() {
+    on_each_backend(|store| async move {
+        for (i, action) in ["location.add", "entity.refresh", "location.delete"]
+            .iter()
+            .enumerate()
+        {
+            store
+                .append_audit(NewAuditEntry {
+                    actor: "ci".into(),
+                    action: (*action).into(),
+                    target: format!("/srv/catalog-{i}.yaml"),
+                    before: (i > 0).then(|| serde_json::json!({"step": i - 1})),
+                    after: Some(serde_json::json!({"step": i})),
+                })
+                .await
+                .unwrap();
+        }
+        let entries = store.audit_log(10, None).await.unwrap();
+        let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["location.delete", "entity.refresh", "location.add"]
+        );
+        assert_eq!(entries[0].before, Some(serde_json::json!({"step": 1})));
+        assert_eq!(entries[2].before, None);
+        assert!(entries[0].at > 0 && entries.iter().all(|e| e.actor == "ci"));
+        let older = store.audit_log(10, Some(entries[0].id)).await.unwrap();
+        assert_eq!(older.len(), 2);
+        assert_eq!(store.audit_log(1, None).await.unwrap().len(), 1);
+    })
+    .await;
+}

@@ -220,9 +220,21 @@ pub async fn entity_by_uid(
     ))]
 pub async fn delete_entity_by_uid(
     State(state): State<AppState>,
+    actor: crate::audit::Actor,
     ApiPath(uid): ApiPath<String>,
 ) -> Result<Response, ApiError> {
+    let before = state
+        .catalog
+        .entity_by_uid(&uid)
+        .await?
+        .and_then(|raw| serde_json::from_str::<serde_json::Value>(&raw.json).ok());
     state.catalog.delete_entity_by_uid(&uid).await?;
+    let target = before
+        .as_ref()
+        .and_then(|value| paved_model::Entity::from_value(value.clone()))
+        .map(|entity| entity.entity_ref().to_string())
+        .unwrap_or_else(|| format!("uid:{uid}"));
+    crate::audit::record(&state, &actor.0, "entity.delete", &target, before, None).await;
     Ok(respond::empty(StatusCode::NO_CONTENT))
 }
 

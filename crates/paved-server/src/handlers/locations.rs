@@ -1,6 +1,7 @@
 //! `/api/catalog/locations…`, `/api/catalog/refresh` and `/api/catalog/validate-entity`.
 
 use crate::AppState;
+use crate::audit::{self, Actor};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, QueryParams};
 use crate::respond;
@@ -14,6 +15,7 @@ use axum::response::Response;
 use paved_model::EntityRef;
 use paved_store::LocationId;
 use serde_json::Value;
+use serde_json::json;
 
 #[utoipa::path(get, path = "/api/catalog/locations", tag = "locations",
     responses((status = 200, description = "Every registered location", body = Vec<LocationListItem>)))]
@@ -39,6 +41,7 @@ pub async fn list_locations(State(state): State<AppState>) -> Result<Response, A
     ))]
 pub async fn add_location(
     State(state): State<AppState>,
+    actor: Actor,
     query: QueryParams,
     ApiJson(request): ApiJson<AddLocationRequest>,
 ) -> Result<Response, ApiError> {
@@ -51,6 +54,21 @@ pub async fn add_location(
         ));
     }
     let outcome = state.catalog.add_location(kind, target, dry_run).await?;
+    if !dry_run {
+        audit::record(
+            &state,
+            &actor.0,
+            "location.add",
+            &format!("{kind}:{target}"),
+            None,
+            Some(json!({
+                "location": Location::from(&outcome.location),
+                "entities": outcome.entities.len(),
+                "errors": outcome.errors.len(),
+            })),
+        )
+        .await;
+    }
     let response = AddLocationResponse {
         location: Location::from(&outcome.location),
         entities: outcome.entities,
@@ -83,9 +101,21 @@ pub async fn get_location(
     ))]
 pub async fn delete_location(
     State(state): State<AppState>,
+    actor: Actor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    state.catalog.delete_location(&LocationId(id)).await?;
+    let id = LocationId(id);
+    let before = state.catalog.location(&id).await?;
+    state.catalog.delete_location(&id).await?;
+    audit::record(
+        &state,
+        &actor.0,
+        "location.delete",
+        &format!("{}:{}", before.kind, before.target),
+        Some(json!(Location::from(&before))),
+        None,
+    )
+    .await;
     Ok(respond::empty(StatusCode::NO_CONTENT))
 }
 
@@ -117,11 +147,21 @@ pub async fn location_by_entity(
     ))]
 pub async fn refresh(
     State(state): State<AppState>,
+    actor: Actor,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
     let entity_ref = EntityRef::parse_full(&request.entity_ref)
         .map_err(|e| ApiError::Invalid(format!("Invalid entityRef: {e}")))?;
-    state.catalog.refresh_entity(&entity_ref).await?;
+    let outcome = state.catalog.refresh_entity(&entity_ref).await?;
+    audit::record(
+        &state,
+        &actor.0,
+        "entity.refresh",
+        &entity_ref.to_string(),
+        None,
+        Some(json!(outcome)),
+    )
+    .await;
     Ok(respond::empty(StatusCode::OK))
 }
 

@@ -665,11 +665,22 @@ pub async fn refresh(
 ) -> Response {
     let entity_ref = EntityRef::new(&path.kind, &path.namespace, &path.name);
     match state.catalog.refresh_entity(&entity_ref).await {
-        Ok(_) => Redirect::to(&format!(
-            "{}?notice=refreshed",
-            view::entity_href(&entity_ref)
-        ))
-        .into_response(),
+        Ok(outcome) => {
+            crate::audit::record(
+                &state,
+                &session.actor(),
+                "entity.refresh",
+                &entity_ref.to_string(),
+                None,
+                serde_json::to_value(&outcome).ok(),
+            )
+            .await;
+            Redirect::to(&format!(
+                "{}?notice=refreshed",
+                view::entity_href(&entity_ref)
+            ))
+            .into_response()
+        }
         Err(error) => render::error_page(&state, &session, &error),
     }
 }
@@ -680,7 +691,7 @@ pub async fn unregister(
     Path(path): Path<EntityPath>,
 ) -> Response {
     let entity_ref = EntityRef::new(&path.kind, &path.namespace, &path.name);
-    let result: CatalogResult<()> = async {
+    let result: CatalogResult<(&str, String, Value)> = async {
         let raw = state
             .catalog
             .entity_by_ref(&entity_ref)
@@ -693,8 +704,10 @@ pub async fn unregister(
             .and_then(Value::as_str)
             == Some("true");
         if orphan {
+            let before = value.clone();
             let uid = value.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
-            return state.catalog.delete_entity_by_uid(uid).await;
+            state.catalog.delete_entity_by_uid(uid).await?;
+            return Ok(("entity.delete", entity_ref.to_string(), before));
         }
         let location = state.catalog.location_by_entity(&entity_ref).await?;
         if location.origin == LocationOrigin::Config {
@@ -703,15 +716,30 @@ pub async fn unregister(
                 location.target
             )));
         }
-        state.catalog.delete_location(&location.id).await
+        state.catalog.delete_location(&location.id).await?;
+        Ok((
+            "location.delete",
+            format!("{}:{}", location.kind, location.target),
+            serde_json::json!({"id": location.id.0, "kind": location.kind, "target": location.target}),
+        ))
     }
     .await;
     match result {
-        Ok(()) => Redirect::to("/catalog?notice=unregistered").into_response(),
+        Ok((action, target, before)) => {
+            crate::audit::record(
+                &state,
+                &session.actor(),
+                action,
+                &target,
+                Some(before),
+                None,
+            )
+            .await;
+            Redirect::to("/catalog?notice=unregistered").into_response()
+        }
         Err(error) => render::error_page(&state, &session, &error),
     }
 }
-
 pub async fn toggle_star(session: Session, Path(path): Path<EntityPath>) -> Response {
     let entity_ref = EntityRef::new(&path.kind, &path.namespace, &path.name).to_string();
     let mut stars = session.stars.clone();

@@ -84,6 +84,16 @@ impl Session {
         }
     }
 
+    /// Who this is, for the audit log: the session's token, or a guest on loopback (with the
+    /// user they said they are, which is a preference, not a proof).
+    pub fn actor(&self) -> String {
+        match (&self.token_name, &self.identity) {
+            (Some(token), _) => format!("portal:token:{token}"),
+            (None, Some(user)) => format!("portal:guest (says {user})"),
+            (None, None) => "portal:guest".to_owned(),
+        }
+    }
+
     pub fn is_starred(&self, entity_ref: &str) -> bool {
         self.stars.iter().any(|s| s == entity_ref)
     }
@@ -264,7 +274,24 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = local_path(form.next.as_deref());
-    if match_token(&state.settings, form.token.trim()).is_none() {
+    let matched = match_token(&state.settings, form.token.trim());
+    crate::audit::record(
+        &state,
+        &matched.as_ref().map_or_else(
+            || "portal:unknown".to_owned(),
+            |t| format!("portal:token:{t}"),
+        ),
+        if matched.is_some() {
+            "session.sign-in"
+        } else {
+            "session.sign-in-refused"
+        },
+        "portal",
+        None,
+        None,
+    )
+    .await;
+    if matched.is_none() {
         return render::page_with_status(
             &state,
             &session,

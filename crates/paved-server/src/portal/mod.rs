@@ -17,6 +17,7 @@ mod register;
 mod render;
 mod view;
 
+pub(crate) use home::iso_time;
 pub(crate) use identity::require_portal_session;
 pub(crate) use render::PortalTemplates;
 

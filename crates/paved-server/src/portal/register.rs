@@ -71,15 +71,32 @@ pub async fn submit(
     let kind = location_kind(&target);
     let dry_run = form.action != "import";
     match state.catalog.add_location(kind, &target, dry_run).await {
-        Ok(outcome) => page(
-            &state,
-            &session,
-            &target,
-            if dry_run { "preview" } else { "imported" },
-            Some(outcome),
-            None,
-            StatusCode::OK,
-        ),
+        Ok(outcome) => {
+            if !dry_run {
+                crate::audit::record(
+                    &state,
+                    &session.actor(),
+                    "location.add",
+                    &format!("{kind}:{target}"),
+                    None,
+                    Some(serde_json::json!({
+                        "location": outcome.location.id.0,
+                        "entities": outcome.entities.len(),
+                        "errors": outcome.errors.len(),
+                    })),
+                )
+                .await;
+            }
+            page(
+                &state,
+                &session,
+                &target,
+                if dry_run { "preview" } else { "imported" },
+                Some(outcome),
+                None,
+                StatusCode::OK,
+            )
+        }
         Err(error) => {
             let status = match &error {
                 CatalogError::Invalid(_) => StatusCode::BAD_REQUEST,
