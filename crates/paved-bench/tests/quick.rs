@@ -115,9 +115,37 @@ fn quick_run_reports_every_figure_without_errors() {
     );
 
     let scenarios = results["load"].as_array().expect("load is a list");
-    assert_eq!(scenarios.len(), 3, "three load scenarios");
+    let names: Vec<&str> = scenarios
+        .iter()
+        .map(|s| s["scenario"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "by-name",
+            "by-query kind=component,spec.owner",
+            "entity-facets kind,tags,owner",
+            "portal /catalog",
+            "portal /catalog kind+owner",
+            "portal /catalog text filter",
+            "portal entity page",
+            "portal dependencies graph",
+        ],
+        "the API and portal load scenarios"
+    );
     for scenario in scenarios {
         let name = scenario["scenario"].as_str().unwrap_or("?");
+        // Portal pages are measured with one client (server time per page).
+        let expected_clients = if name.starts_with("portal") {
+            serde_json::json!(1)
+        } else {
+            results["settings"]["concurrency"].clone()
+        };
+        assert_eq!(scenario["clients"], expected_clients, "{name}");
+        assert!(
+            scenario["max_body_bytes"].as_u64().is_some_and(|b| b > 0),
+            "{name}: the page weight is measured"
+        );
         assert_eq!(scenario["errors"], 0, "{name}: {scenario:#}");
         for figure in [
             "requests",
