@@ -19,6 +19,10 @@ use std::time::Duration;
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
 
+/// Parts of a reading (about a thousand entities each) waiting for the store: lets reading
+/// run ahead of writing a little, and bounds the memory it may use.
+const PARTS_IN_FLIGHT: usize = 2;
+
 /// How the catalog reads and refreshes locations.
 #[derive(Clone, Debug)]
 pub struct CatalogSettings {
@@ -412,12 +416,18 @@ impl CatalogService {
         roots.check(&crate::location::glob_base(path)).map(|_| ())
     }
 
-    /// Reads one location again now.
+    /// Reads one location again now, streaming the reading to the store as it goes: YAML
+    /// processing overlaps the database writes, and memory holds a few parts, not the
+    /// whole location.
     pub async fn refresh_location(&self, id: &LocationId) -> CatalogResult<ApplyOutcome> {
         let location = self.location(id).await?;
         let spec = LocationSpec::new(location.kind, location.target);
-        let snapshot = self.reader().read_location(id, &spec).await;
-        Ok(self.store.apply_location_snapshot(snapshot).await?)
+        let reader = self.reader();
+        let (sender, parts) = tokio::sync::mpsc::channel(PARTS_IN_FLIGHT);
+        let reading = reader.read_location_parts(&spec, sender);
+        let applying = self.store.apply_location_parts(id, parts);
+        let ((), outcome) = tokio::join!(reading, applying);
+        Ok(outcome?)
     }
 
     /// `POST /refresh {entityRef}`: reads again the location that provides the entity.

@@ -26,11 +26,10 @@ struct ExistingEntity {
     spec_hash: String,
     generation: i64,
     uid: String,
-    source_file: String,
 }
 
 const EXISTING_COLUMNS: &str =
-    "id, entity_ref, location_id, orphan, hash, spec_hash, generation, uid, source_file";
+    "id, entity_ref, location_id, orphan, hash, spec_hash, generation, uid";
 
 fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEntity)> {
     Ok((
@@ -43,7 +42,6 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEn
             spec_hash: get(row, 5)?,
             generation: get(row, 6)?,
             uid: get(row, 7)?,
-            source_file: get(row, 8)?,
         },
     ))
 }
@@ -66,111 +64,112 @@ struct EntityRow<'a> {
     relations: &'a [EmittedRelation],
 }
 
-pub(crate) async fn apply_snapshot(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    snapshot: LocationSnapshot,
-) -> StoreResult<ApplyOutcome> {
-    let now = now_millis();
-    let location_id = snapshot.location_id.0.clone();
-    let mut sql = Sql::new("SELECT target FROM locations WHERE id = ");
-    sql.bind(location_id.as_str());
-    if sql.fetch_optional(conn).await?.is_none() {
-        return Err(StoreError::NotFound(format!(
-            "no location with id {location_id}"
-        )));
-    }
+/// One location's reading being applied, part by part, on the caller's write transaction:
+/// [`begin`](Self::begin), [`add_entities`](Self::add_entities) for each part in reading
+/// order, [`finish`](Self::finish). It holds the refs seen so far and the refs to re-stitch,
+/// never the entities themselves: stitching reads them back at the end, because relations
+/// emitted by a later part may point at an entity of an earlier one.
+pub(crate) struct SnapshotApply {
+    location_id: String,
+    outcome: ApplyOutcome,
+    /// Conflict errors found on the way, stored with the reading's own errors at the end.
+    errors: Vec<ProcessingError>,
+    /// Every ref of the reading so far (conflicting ones too): the first one wins, and what
+    /// is absent at the end becomes an orphan.
+    seen: HashSet<String>,
+    restitch: HashSet<String>,
+    /// `kind:target` of other locations, for conflict messages.
+    location_targets: HashMap<String, String>,
+}
 
-    let mut outcome = ApplyOutcome::default();
-    let mut errors = snapshot.errors;
-
-    // The first of two entities with the same ref wins; the second is a conflict.
-    let refs: Vec<String> = snapshot
-        .entities
-        .iter()
-        .map(|e| e.processed.entity_ref.to_string())
-        .collect();
-    let mut seen = HashSet::with_capacity(refs.len());
-    let mut kept = Vec::with_capacity(refs.len());
-    for (index, entity_ref) in refs.iter().enumerate() {
-        if seen.insert(entity_ref.as_str()) {
-            kept.push(index);
-            continue;
+impl SnapshotApply {
+    pub(crate) async fn begin(
+        conn: &mut AnyConnection,
+        location_id: &LocationId,
+    ) -> StoreResult<SnapshotApply> {
+        let mut sql = Sql::new("SELECT target FROM locations WHERE id = ");
+        sql.bind(location_id.0.as_str());
+        if sql.fetch_optional(conn).await?.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "no location with id {location_id}"
+            )));
         }
-        let entity = &snapshot.entities[index];
-        let source = &entity.processed.source;
-        outcome.conflicts += 1;
-        errors.push(ProcessingError {
-            entity_ref: entity.parent.clone(),
-            diagnostic: Diagnostic::error(format!(
-                "entity {entity_ref} is defined more than once in this location"
-            ))
-            .with_file(source.file.clone())
-            .at(source.line, source.column),
-        });
+        Ok(SnapshotApply {
+            location_id: location_id.0.clone(),
+            outcome: ApplyOutcome::default(),
+            errors: Vec::new(),
+            seen: HashSet::new(),
+            restitch: HashSet::new(),
+            location_targets: HashMap::new(),
+        })
     }
 
-    // What the database holds for these refs and for this location.
-    let mut existing: HashMap<String, ExistingEntity> = HashMap::new();
-    let mut sql = Sql::new(&format!(
-        "SELECT {EXISTING_COLUMNS} FROM entities WHERE location_id = "
-    ));
-    sql.bind(location_id.as_str());
-    for row in sql.fetch_all(conn).await? {
-        let (entity_ref, row) = existing_from_row(&row)?;
-        existing.insert(entity_ref, row);
-    }
-    let own_refs: Vec<String> = existing.keys().cloned().collect();
-    let unknown: Vec<&str> = kept
-        .iter()
-        .map(|&i| refs[i].as_str())
-        .filter(|r| !existing.contains_key(*r))
-        .collect();
-    for chunk in unknown.chunks(IN_CHUNK) {
-        let mut sql = Sql::new(&format!(
-            "SELECT {EXISTING_COLUMNS} FROM entities WHERE entity_ref IN "
-        ));
-        sql.bind_list(chunk.iter().copied());
-        for row in sql.fetch_all(conn).await? {
-            let (entity_ref, row) = existing_from_row(&row)?;
-            existing.insert(entity_ref, row);
+    /// Writes the entities of one part that are new or changed, with their relations.
+    pub(crate) async fn add_entities(
+        &mut self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        entities: &[SnapshotEntity],
+    ) -> StoreResult<()> {
+        for chunk in entities.chunks(APPLY_CHUNK) {
+            self.add_chunk(conn, backend, chunk).await?;
         }
+        Ok(())
     }
-    let mut restitch: HashSet<String> = HashSet::new();
-    // Entities of this snapshot that were stored (not lost to a conflict), for stitching
-    // from memory instead of parsing their JSON back.
-    let mut in_memory: HashMap<String, (&Entity, &[Diagnostic])> = HashMap::new();
-    let mut location_targets: HashMap<String, String> = HashMap::new();
 
-    for chunk in kept.chunks(APPLY_CHUNK) {
-        let mut rows: Vec<EntityRow<'_>> = Vec::new();
-        for &index in chunk {
-            let entity_ref = refs[index].as_str();
-            let snapshot_entity = &snapshot.entities[index];
+    async fn add_chunk(
+        &mut self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        entities: &[SnapshotEntity],
+    ) -> StoreResult<()> {
+        let location_id = self.location_id.clone();
+        // The first of two entities with the same ref wins; the second is a conflict.
+        let mut kept: Vec<(String, &SnapshotEntity)> = Vec::with_capacity(entities.len());
+        for entity in entities {
+            let entity_ref = entity.processed.entity_ref.to_string();
+            if self.seen.insert(entity_ref.clone()) {
+                kept.push((entity_ref, entity));
+                continue;
+            }
+            let source = &entity.processed.source;
+            self.outcome.conflicts += 1;
+            self.errors.push(ProcessingError {
+                entity_ref: entity.parent.clone(),
+                diagnostic: Diagnostic::error(format!(
+                    "entity {entity_ref} is defined more than once in this location"
+                ))
+                .with_file(source.file.clone())
+                .at(source.line, source.column),
+            });
+        }
+
+        // What the database holds for these refs, from this location or another.
+        let mut existing: HashMap<String, ExistingEntity> = HashMap::with_capacity(kept.len());
+        for chunk in kept.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(&format!(
+                "SELECT {EXISTING_COLUMNS} FROM entities WHERE entity_ref IN "
+            ));
+            sql.bind_list(chunk.iter().map(|(r, _)| r.as_str()));
+            for row in sql.fetch_all(conn).await? {
+                let (entity_ref, row) = existing_from_row(&row)?;
+                existing.insert(entity_ref, row);
+            }
+        }
+
+        let mut rows: Vec<EntityRow<'_>> = Vec::with_capacity(kept.len());
+        for (entity_ref, snapshot_entity) in &kept {
+            let entity_ref = entity_ref.as_str();
             let processed = &snapshot_entity.processed;
             let previous = existing.get(entity_ref);
             if let Some(previous) = previous
                 && previous.location_id != location_id
                 && !previous.orphan
             {
-                let target = match location_targets.get(&previous.location_id) {
-                    Some(target) => target.clone(),
-                    None => {
-                        let mut sql = Sql::new("SELECT kind, target FROM locations WHERE id = ");
-                        sql.bind(previous.location_id.as_str());
-                        let target = match sql.fetch_optional(conn).await? {
-                            Some(row) => {
-                                format!("{}:{}", get::<String>(&row, 0)?, get::<String>(&row, 1)?)
-                            }
-                            None => previous.location_id.clone(),
-                        };
-                        location_targets.insert(previous.location_id.clone(), target.clone());
-                        target
-                    }
-                };
-                outcome.conflicts += 1;
+                let target = self.location_target(conn, &previous.location_id).await?;
+                self.outcome.conflicts += 1;
                 let source = &processed.source;
-                errors.push(ProcessingError {
+                self.errors.push(ProcessingError {
                     entity_ref: snapshot_entity.parent.clone(),
                     diagnostic: Diagnostic::error(format!(
                         "entity {entity_ref} is already provided by location {target}"
@@ -180,10 +179,6 @@ pub(crate) async fn apply_snapshot(
                 });
                 continue;
             }
-            in_memory.insert(
-                entity_ref.to_string(),
-                (&processed.entity, &processed.warnings),
-            );
 
             let processed_text = serde_json::to_string(&processed.entity)
                 .map_err(|e| StoreError::Invalid(format!("entity {entity_ref}: {e}")))?;
@@ -212,11 +207,11 @@ pub(crate) async fn apply_snapshot(
                         && !previous.orphan
                         && previous.hash == hash =>
                 {
-                    outcome.unchanged += 1;
+                    self.outcome.unchanged += 1;
                     continue;
                 }
                 Some(previous) => {
-                    outcome.updated += 1;
+                    self.outcome.updated += 1;
                     let bump = i64::from(previous.spec_hash != spec_hash);
                     (
                         previous.uid.clone(),
@@ -225,11 +220,11 @@ pub(crate) async fn apply_snapshot(
                     )
                 }
                 None => {
-                    outcome.added += 1;
+                    self.outcome.added += 1;
                     (uuid::Uuid::new_v4().to_string(), 1, None)
                 }
             };
-            restitch.insert(entity_ref.to_string());
+            self.restitch.insert(entity_ref.to_string());
             rows.push(EntityRow {
                 entity_ref,
                 kind: processed.entity_ref.kind().to_string(),
@@ -246,85 +241,117 @@ pub(crate) async fn apply_snapshot(
                 relations: &processed.relations,
             });
         }
-        write_entities(conn, backend, &location_id, &rows, &mut restitch).await?;
+        write_entities(conn, backend, &location_id, &rows, &mut self.restitch).await
     }
-    // Entities this location no longer provides become orphans, unless the reading was
-    // partial for them.
-    if snapshot.complete {
-        let present: HashSet<&str> = refs.iter().map(String::as_str).collect();
-        let retained: HashSet<String> = snapshot.retained.iter().map(ToString::to_string).collect();
-        let failed: HashSet<&str> = snapshot.failed_files.iter().map(String::as_str).collect();
-        let mut orphaned = Vec::new();
-        for entity_ref in &own_refs {
-            let Some(row) = existing.get(entity_ref) else {
-                continue;
-            };
-            if row.orphan
-                || row.location_id != location_id
-                || present.contains(entity_ref.as_str())
-                || retained.contains(entity_ref)
-                || failed.contains(row.source_file.as_str())
-            {
-                continue;
+
+    /// `kind:target` of a location, for conflict messages (its id if it is gone).
+    async fn location_target(
+        &mut self,
+        conn: &mut AnyConnection,
+        location_id: &str,
+    ) -> StoreResult<String> {
+        if let Some(target) = self.location_targets.get(location_id) {
+            return Ok(target.clone());
+        }
+        let mut sql = Sql::new("SELECT kind, target FROM locations WHERE id = ");
+        sql.bind(location_id);
+        let target = match sql.fetch_optional(conn).await? {
+            Some(row) => format!("{}:{}", get::<String>(&row, 0)?, get::<String>(&row, 1)?),
+            None => location_id.to_string(),
+        };
+        self.location_targets
+            .insert(location_id.to_string(), target.clone());
+        Ok(target)
+    }
+
+    /// Orphans what the location no longer provides, replaces its errors, and stitches
+    /// every entity whose final form may have changed.
+    pub(crate) async fn finish(
+        mut self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        end: SnapshotEnd,
+    ) -> StoreResult<ApplyOutcome> {
+        let now = now_millis();
+        let location_id = self.location_id.as_str();
+        // Entities this location no longer provides become orphans, unless the reading was
+        // partial for them.
+        if end.complete {
+            let retained: HashSet<String> = end.retained.iter().map(ToString::to_string).collect();
+            let failed: HashSet<&str> = end.failed_files.iter().map(String::as_str).collect();
+            let mut sql = Sql::new(
+                "SELECT id, entity_ref, source_file FROM entities WHERE orphan = 0 AND location_id = ",
+            );
+            sql.bind(location_id);
+            let mut orphaned = Vec::new();
+            for row in sql.fetch_all(conn).await? {
+                let entity_ref: String = get(&row, 1)?;
+                let source_file: String = get(&row, 2)?;
+                if self.seen.contains(&entity_ref)
+                    || retained.contains(&entity_ref)
+                    || failed.contains(source_file.as_str())
+                {
+                    continue;
+                }
+                orphaned.push(get::<i64>(&row, 0)?);
+                self.restitch.insert(entity_ref);
             }
-            orphaned.push(row.id);
-            restitch.insert(entity_ref.clone());
+            for chunk in orphaned.chunks(IN_CHUNK) {
+                let mut sql = Sql::new("UPDATE entities SET orphan = 1 WHERE id IN ");
+                sql.bind_list(chunk.iter().copied());
+                sql.execute(conn).await?;
+            }
+            self.outcome.orphaned = orphaned.len() as u64;
         }
-        for chunk in orphaned.chunks(IN_CHUNK) {
-            let mut sql = Sql::new("UPDATE entities SET orphan = 1 WHERE id IN ");
-            sql.bind_list(chunk.iter().copied());
-            sql.execute(conn).await?;
-        }
-        outcome.orphaned = orphaned.len() as u64;
-    }
 
-    // This location's errors are replaced; the entities they were and are pinned to change.
-    let mut sql = Sql::new("DELETE FROM processing_errors WHERE location_id = ");
-    sql.bind(location_id.as_str()).push(" RETURNING entity_ref");
-    for row in sql.fetch_all(conn).await? {
-        if let Some(entity_ref) = get::<Option<String>>(&row, 0)? {
-            restitch.insert(entity_ref);
+        // This location's errors are replaced; the entities they were and are pinned to change.
+        let mut sql = Sql::new("DELETE FROM processing_errors WHERE location_id = ");
+        sql.bind(location_id).push(" RETURNING entity_ref");
+        for row in sql.fetch_all(conn).await? {
+            if let Some(entity_ref) = get::<Option<String>>(&row, 0)? {
+                self.restitch.insert(entity_ref);
+            }
         }
-    }
-    let error_rows: Vec<(Option<String>, String)> = errors
-        .iter()
-        .map(|e| {
-            let diagnostic = serde_json::to_string(&e.diagnostic).unwrap_or_default();
-            (e.entity_ref.as_ref().map(ToString::to_string), diagnostic)
-        })
-        .collect();
-    for (entity_ref, _) in &error_rows {
-        if let Some(entity_ref) = entity_ref {
-            restitch.insert(entity_ref.clone());
+        let error_rows: Vec<(Option<String>, String)> = self
+            .errors
+            .iter()
+            .chain(&end.errors)
+            .map(|e| {
+                let diagnostic = serde_json::to_string(&e.diagnostic).unwrap_or_default();
+                (e.entity_ref.as_ref().map(ToString::to_string), diagnostic)
+            })
+            .collect();
+        for (entity_ref, _) in &error_rows {
+            if let Some(entity_ref) = entity_ref {
+                self.restitch.insert(entity_ref.clone());
+            }
         }
+        insert_rows(
+            conn,
+            backend,
+            "INSERT INTO processing_errors (location_id, entity_ref, diagnostic)",
+            "",
+            3,
+            &error_rows,
+            |sql, (entity_ref, diagnostic)| {
+                sql.bind(location_id)
+                    .push(", ")
+                    .bind(entity_ref.as_deref())
+                    .push(", ")
+                    .bind(diagnostic.as_str());
+            },
+        )
+        .await?;
+
+        let mut sql = Sql::new("UPDATE locations SET refreshed_at = ");
+        sql.bind(now).push(" WHERE id = ").bind(location_id);
+        sql.execute(conn).await?;
+
+        let mut restitch: Vec<String> = self.restitch.into_iter().collect();
+        restitch.sort_unstable();
+        self.outcome.stitched = stitch_refs(conn, backend, restitch).await?;
+        Ok(self.outcome)
     }
-    insert_rows(
-        conn,
-        backend,
-        "INSERT INTO processing_errors (location_id, entity_ref, diagnostic)",
-        "",
-        3,
-        &error_rows,
-        |sql, (entity_ref, diagnostic)| {
-            sql.bind(location_id.as_str())
-                .push(", ")
-                .bind(entity_ref.as_deref())
-                .push(", ")
-                .bind(diagnostic.as_str());
-        },
-    )
-    .await?;
-
-    let mut sql = Sql::new("UPDATE locations SET refreshed_at = ");
-    sql.bind(now)
-        .push(" WHERE id = ")
-        .bind(location_id.as_str());
-    sql.execute(conn).await?;
-
-    let mut restitch: Vec<String> = restitch.into_iter().collect();
-    restitch.sort_unstable();
-    outcome.stitched = stitch_refs(conn, backend, restitch, &in_memory).await?;
-    Ok(outcome)
 }
 
 /// Upserts a chunk of entity rows and replaces the relations they emit. Adds the sources of
@@ -456,7 +483,6 @@ pub(crate) async fn stitch_refs(
     conn: &mut AnyConnection,
     backend: Backend,
     refs: Vec<String>,
-    in_memory: &HashMap<String, (&Entity, &[Diagnostic])>,
 ) -> StoreResult<u64> {
     let now = now_millis();
     let mut stitched = 0;
@@ -480,33 +506,24 @@ pub(crate) async fn stitch_refs(
             continue;
         }
 
-        // Entities not in memory (neighbours of the snapshot) are read back.
         let mut loaded: HashMap<String, (Entity, Vec<Diagnostic>)> = HashMap::new();
-        let missing: Vec<&str> = rows
-            .iter()
-            .map(|r| r.entity_ref.as_str())
-            .filter(|r| !in_memory.contains_key(*r))
-            .collect();
-        if !missing.is_empty() {
-            let mut sql = Sql::new(
-                "SELECT entity_ref, processed, warnings FROM entities WHERE entity_ref IN ",
-            );
-            sql.bind_list(missing.iter().copied());
-            for row in sql.fetch_all(conn).await? {
-                let entity_ref: String = get(&row, 0)?;
-                let processed: String = get(&row, 1)?;
-                let warnings: Option<String> = get(&row, 2)?;
-                let entity = serde_json::from_str::<serde_json::Value>(&processed)
-                    .ok()
-                    .and_then(Entity::from_value)
-                    .ok_or_else(|| {
-                        StoreError::Database(format!("stored entity {entity_ref} is not an object"))
-                    })?;
-                let warnings = warnings
-                    .and_then(|w| serde_json::from_str::<Vec<Diagnostic>>(&w).ok())
-                    .unwrap_or_default();
-                loaded.insert(entity_ref, (entity, warnings));
-            }
+        let mut sql =
+            Sql::new("SELECT entity_ref, processed, warnings FROM entities WHERE entity_ref IN ");
+        sql.bind_list(rows.iter().map(|r| r.entity_ref.as_str()));
+        for row in sql.fetch_all(conn).await? {
+            let entity_ref: String = get(&row, 0)?;
+            let processed: String = get(&row, 1)?;
+            let warnings: Option<String> = get(&row, 2)?;
+            let entity = serde_json::from_str::<serde_json::Value>(&processed)
+                .ok()
+                .and_then(Entity::from_value)
+                .ok_or_else(|| {
+                    StoreError::Database(format!("stored entity {entity_ref} is not an object"))
+                })?;
+            let warnings = warnings
+                .and_then(|w| serde_json::from_str::<Vec<Diagnostic>>(&w).ok())
+                .unwrap_or_default();
+            loaded.insert(entity_ref, (entity, warnings));
         }
 
         let present: Vec<&str> = rows.iter().map(|r| r.entity_ref.as_str()).collect();
@@ -541,12 +558,8 @@ pub(crate) async fn stitch_refs(
         let mut search: Vec<(i64, String, Option<String>, Option<String>)> = Vec::new();
         let mut had_search: Vec<i64> = Vec::new();
         for row in &rows {
-            let (entity, warnings) = match in_memory.get(&row.entity_ref) {
-                Some((entity, warnings)) => (*entity, *warnings),
-                None => match loaded.get(&row.entity_ref) {
-                    Some((entity, warnings)) => (entity, warnings.as_slice()),
-                    None => continue,
-                },
+            let Some((entity, warnings)) = loaded.get(&row.entity_ref) else {
+                continue;
             };
             let mut diagnostics: Vec<Diagnostic> = warnings.to_vec();
             if let Some(errors) = pinned.remove(&row.entity_ref) {

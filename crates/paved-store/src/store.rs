@@ -232,7 +232,7 @@ impl SqlStore {
             sql.bind(location_id.as_str());
             deleted += sql.execute(conn).await?;
         }
-        apply::stitch_refs(conn, self.backend, restitch, &Default::default()).await?;
+        apply::stitch_refs(conn, self.backend, restitch).await?;
         Ok(deleted)
     }
 }
@@ -420,15 +420,48 @@ impl CatalogStore for SqlStore {
         snapshot: LocationSnapshot,
     ) -> StoreResult<ApplyOutcome> {
         let mut tx = self.begin_write().await?;
-        let outcome = apply::apply_snapshot(&mut tx, self.backend, snapshot).await?;
+        let mut apply = apply::SnapshotApply::begin(&mut tx, &snapshot.location_id).await?;
+        apply
+            .add_entities(&mut tx, self.backend, &snapshot.entities)
+            .await?;
+        let end = SnapshotEnd {
+            complete: snapshot.complete,
+            failed_files: snapshot.failed_files,
+            retained: snapshot.retained,
+            errors: snapshot.errors,
+        };
+        let outcome = apply.finish(&mut tx, self.backend, end).await?;
         tx.commit().await.map_err(db_error)?;
-        if self.backend == Backend::Sqlite && outcome.stitched > 1000 {
-            // Fold a big ingestion's log into the database now (without waiting for readers),
-            // rather than leaving a large WAL for the next start to replay.
-            if let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-                tracing::debug!(error = %e, "checkpoint after a large apply failed");
+        self.after_apply(&outcome).await;
+        Ok(outcome)
+    }
+
+    async fn apply_location_parts(
+        &self,
+        location_id: &LocationId,
+        mut parts: tokio::sync::mpsc::Receiver<SnapshotPart>,
+    ) -> StoreResult<ApplyOutcome> {
+        let ended_early = || {
+            StoreError::Invalid(format!(
+                "the reading of location {location_id} ended before its end; nothing was stored"
+            ))
+        };
+        // The write transaction starts with the first part, so a slow start of the reading
+        // (a git clone) does not hold the writer.
+        let mut part = parts.recv().await.ok_or_else(ended_early)?;
+        let mut tx = self.begin_write().await?;
+        let mut apply = apply::SnapshotApply::begin(&mut tx, location_id).await?;
+        let outcome = loop {
+            match part {
+                SnapshotPart::Entities(entities) => {
+                    apply.add_entities(&mut tx, self.backend, &entities).await?;
+                }
+                SnapshotPart::End(end) => break apply.finish(&mut tx, self.backend, end).await?,
             }
-        }
+            part = parts.recv().await.ok_or_else(ended_early)?;
+        };
+        tx.commit().await.map_err(db_error)?;
+        self.after_apply(&outcome).await;
         Ok(outcome)
     }
 
@@ -534,7 +567,7 @@ impl CatalogStore for SqlStore {
         };
         let id: i64 = get(&row, 0)?;
         let neighbours = remove_entities(&mut tx, self.backend, &[id]).await?;
-        apply::stitch_refs(&mut tx, self.backend, neighbours, &Default::default()).await?;
+        apply::stitch_refs(&mut tx, self.backend, neighbours).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(true)
     }
@@ -599,6 +632,16 @@ impl CatalogStore for SqlStore {
 }
 
 impl SqlStore {
+    async fn after_apply(&self, outcome: &ApplyOutcome) {
+        if self.backend == Backend::Sqlite && outcome.stitched > 1000 {
+            // Fold a big ingestion's log into the database now (without waiting for readers),
+            // rather than leaving a large WAL for the next start to replay.
+            if let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::debug!(error = %e, "checkpoint after a large apply failed");
+            }
+        }
+    }
+
     async fn change_events(&self, sql: Sql) -> StoreResult<Vec<ChangeEvent>> {
         let mut conn = self.read().await?;
         let mut events = Vec::new();

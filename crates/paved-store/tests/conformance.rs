@@ -510,6 +510,172 @@ async fn vanished_entities_become_orphans_unless_the_reading_was_partial() {
     .await;
 }
 
+/// Sends `parts` to the store one at a time, as a reading in progress does.
+async fn apply_parts(
+    store: &Store,
+    location: &StoredLocation,
+    parts: Vec<SnapshotPart>,
+) -> StoreResult<ApplyOutcome> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let sending = async move {
+        for part in parts {
+            if sender.send(part).await.is_err() {
+                break;
+            }
+        }
+    };
+    let ((), outcome) = tokio::join!(sending, store.apply_location_parts(&location.id, receiver));
+    outcome
+}
+
+fn complete_end() -> SnapshotPart {
+    SnapshotPart::End(SnapshotEnd {
+        complete: true,
+        ..SnapshotEnd::default()
+    })
+}
+
+#[tokio::test]
+async fn a_reading_streamed_in_parts_is_applied_as_one_snapshot() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/s.yaml").await;
+        // The group comes in a later part than the components whose relations point at it,
+        // and a second `a` in that part is a conflict.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![
+                    component("a", "t", "/one.yaml"),
+                    component("b", "t", "/one.yaml"),
+                ]),
+                SnapshotPart::Entities(vec![
+                    group("t", "/two.yaml"),
+                    component("a", "other", "/two.yaml"),
+                ]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (outcome.added, outcome.conflicts, outcome.stitched),
+            (3, 1, 3)
+        );
+        let a = must_get(&store, "component:default/a").await;
+        assert_eq!(relations_of(&a), ["ownedBy group:default/t"]);
+        let t = must_get(&store, "group:default/t").await;
+        assert_eq!(
+            relations_of(&t),
+            ["ownerOf component:default/a", "ownerOf component:default/b"]
+        );
+        let errors: Vec<String> = store
+            .processing_errors()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.diagnostic.message)
+            .collect();
+        assert_eq!(
+            errors,
+            ["entity component:default/a is defined more than once in this location"]
+        );
+        let last = store.recent_changes(1).await.unwrap()[0].sequence;
+
+        // The same reading again, in other parts: nothing changes, no event, same etags.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![component("a", "t", "/one.yaml")]),
+                SnapshotPart::Entities(vec![component("b", "t", "/one.yaml")]),
+                SnapshotPart::Entities(vec![group("t", "/two.yaml")]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((outcome.unchanged, outcome.stitched), (3, 0));
+        assert!(store.changes_since(last, 100).await.unwrap().is_empty());
+        assert_eq!(must_get(&store, "component:default/a").await, a);
+
+        // What is absent from every part becomes an orphan; the rest is untouched.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![]),
+                SnapshotPart::Entities(vec![component("b", "t", "/one.yaml")]),
+                SnapshotPart::Entities(vec![group("t", "/two.yaml")]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((outcome.orphaned, outcome.unchanged), (1, 2));
+        let orphaned = must_get(&store, "component:default/a").await;
+        assert_eq!(
+            orphaned["metadata"]["annotations"]["backstage.io/orphan"],
+            "true"
+        );
+        let events = store.changes_since(last, 100).await.unwrap();
+        let refs: Vec<String> = events.iter().map(|e| e.entity_ref.to_string()).collect();
+        assert_eq!(refs, ["component:default/a"]);
+        assert!(
+            must_get(&store, "component:default/b").await["metadata"]
+                .get("annotations")
+                .and_then(|a| a.get("backstage.io/orphan"))
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reading_that_stops_before_its_end_stores_nothing() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/stop.yaml").await;
+        let error = apply_parts(
+            &store,
+            &loc,
+            vec![SnapshotPart::Entities(vec![component(
+                "x",
+                "t",
+                "/stop.yaml",
+            )])],
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");
+        assert_eq!(get(&store, "component:default/x").await, None);
+        assert!(store.changes_since(0, 10).await.unwrap().is_empty());
+        assert_eq!(
+            store
+                .get_location(&loc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .refreshed_at,
+            None
+        );
+
+        // Nothing was left open: the next reading is stored.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![component("x", "t", "/stop.yaml")]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcome.added, 1);
+        assert!(get(&store, "component:default/x").await.is_some());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_retained_entity_keeps_its_previous_version_with_the_new_error() {
     on_each_backend(|store| async move {
