@@ -2,7 +2,7 @@
 //! the entities whose final form may have changed. Everything runs on the caller's write
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
-use crate::sql::{Backend, Sql, get, insert_json, insert_rows};
+use crate::sql::{Backend, JsonRows, Sql, get, insert_json, insert_json_rows, insert_rows};
 use crate::store::{IN_CHUNK, now_millis};
 use crate::*;
 use paved_model::entity::{annotation, content_hash, stitch};
@@ -80,11 +80,19 @@ pub(crate) struct SnapshotApply {
     restitch: HashSet<String>,
     /// `kind:target` of other locations, for conflict messages.
     location_targets: HashMap<String, String>,
+    backend: Backend,
+    /// Entities in the store when the apply began, and entity rows written since.
+    entities_before: usize,
+    written: usize,
+    /// Once the apply writes a large share of the catalog (SQLite only): the statements that
+    /// create again the relation indexes dropped meanwhile (see [`defer_indexes`]).
+    deferred_relation_indexes: Option<Vec<String>>,
 }
 
 impl SnapshotApply {
     pub(crate) async fn begin(
         conn: &mut AnyConnection,
+        backend: Backend,
         location_id: &LocationId,
     ) -> StoreResult<SnapshotApply> {
         let mut sql = Sql::new("SELECT target FROM locations WHERE id = ");
@@ -101,6 +109,10 @@ impl SnapshotApply {
             seen: HashSet::new(),
             restitch: HashSet::new(),
             location_targets: HashMap::new(),
+            backend,
+            entities_before: entity_count(conn).await?,
+            written: 0,
+            deferred_relation_indexes: None,
         })
     }
 
@@ -108,11 +120,19 @@ impl SnapshotApply {
     pub(crate) async fn add_entities(
         &mut self,
         conn: &mut AnyConnection,
-        backend: Backend,
         entities: &[SnapshotEntity],
     ) -> StoreResult<()> {
         for chunk in entities.chunks(APPLY_CHUNK) {
-            self.add_chunk(conn, backend, chunk).await?;
+            self.add_chunk(conn, chunk).await?;
+            if self.deferred_relation_indexes.is_none()
+                && self.backend == Backend::Sqlite
+                && is_bulk(self.written, self.entities_before)
+            {
+                // Relations written from here on are appended without index maintenance;
+                // `finish` builds the index once, before stitching reads it.
+                self.deferred_relation_indexes =
+                    Some(defer_indexes(conn, "relations", &["relations_originator"]).await?);
+            }
         }
         Ok(())
     }
@@ -120,9 +140,9 @@ impl SnapshotApply {
     async fn add_chunk(
         &mut self,
         conn: &mut AnyConnection,
-        backend: Backend,
         entities: &[SnapshotEntity],
     ) -> StoreResult<()> {
+        let backend = self.backend;
         let location_id = self.location_id.clone();
         // The first of two entities with the same ref wins; the second is a conflict.
         let mut kept: Vec<(String, &SnapshotEntity)> = Vec::with_capacity(entities.len());
@@ -241,6 +261,7 @@ impl SnapshotApply {
                 relations: &processed.relations,
             });
         }
+        self.written += rows.len();
         write_entities(conn, backend, &location_id, &rows, &mut self.restitch).await
     }
 
@@ -269,9 +290,12 @@ impl SnapshotApply {
     pub(crate) async fn finish(
         mut self,
         conn: &mut AnyConnection,
-        backend: Backend,
         end: SnapshotEnd,
     ) -> StoreResult<ApplyOutcome> {
+        let backend = self.backend;
+        if let Some(statements) = self.deferred_relation_indexes.take() {
+            create_indexes(conn, statements).await?;
+        }
         let now = now_millis();
         let location_id = self.location_id.as_str();
         // Entities this location no longer provides become orphans, unless the reading was
@@ -349,9 +373,98 @@ impl SnapshotApply {
 
         let mut restitch: Vec<String> = self.restitch.into_iter().collect();
         restitch.sort_unstable();
-        self.outcome.stitched = stitch_refs(conn, backend, restitch).await?;
+        let ids = entity_ids(conn, &restitch).await?;
+        drop(restitch);
+        let bulk = backend == Backend::Sqlite && is_bulk(ids.len(), entity_count(conn).await?);
+        self.outcome.stitched = if bulk {
+            // Every stitched entity's field index rows are written again, appended to the
+            // table without index maintenance; the indexes are built once at the end.
+            for chunk in ids.chunks(IN_CHUNK) {
+                let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
+                sql.bind_list(chunk.iter().copied());
+                sql.execute(conn).await?;
+            }
+            let statements = defer_indexes(conn, "search", &[]).await?;
+            let stitched = stitch_ids(conn, backend, &ids, SearchRows::Rewrite).await?;
+            create_indexes(conn, statements).await?;
+            stitched
+        } else {
+            stitch_ids(conn, backend, &ids, SearchRows::WhenChanged).await?
+        };
         Ok(self.outcome)
     }
+}
+
+/// Applies writing or stitching fewer entities than this maintain indexes row by row.
+const BULK_MIN: usize = 5_000;
+
+/// Whether writing `rows` entities, in a catalog that had `total` before, is large enough
+/// to drop indexes and build them again afterwards: a first ingestion, or a location that
+/// changed wholesale. Building a B-tree once from sorted rows costs a fraction of inserting
+/// millions of rows one by one at random places of it.
+fn is_bulk(rows: usize, total: usize) -> bool {
+    rows >= BULK_MIN && rows.saturating_mul(3) >= total
+}
+
+async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
+    let row = Sql::new("SELECT COUNT(*) FROM entities")
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(row) => usize::try_from(get::<i64>(&row, 0)?).unwrap_or(0),
+        None => 0,
+    })
+}
+
+/// Drops the indexes of `table` (SQLite only) except those named in `keep`, and returns the
+/// statements that create them again, as the migrations defined them. Inside the write
+/// transaction this is safe: readers keep seeing the committed indexes (WAL) until the
+/// commit, and a rollback restores them. Never on PostgreSQL, where dropping an index locks
+/// readers of the table out until the commit.
+async fn defer_indexes(
+    conn: &mut AnyConnection,
+    table: &str,
+    keep: &[&str],
+) -> StoreResult<Vec<String>> {
+    let mut sql = Sql::new(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+         AND tbl_name = ",
+    );
+    sql.bind(table).push(" ORDER BY name");
+    let mut statements = Vec::new();
+    for row in sql.fetch_all(conn).await? {
+        let name: String = get(&row, 0)?;
+        if keep.contains(&name.as_str()) {
+            continue;
+        }
+        statements.push(get::<String>(&row, 1)?);
+        Sql::new(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
+            .execute(conn)
+            .await?;
+    }
+    Ok(statements)
+}
+
+async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> StoreResult<()> {
+    for statement in statements {
+        Sql::new(&statement).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// The ids of the entities named (names without an entity are left out), ascending: the
+/// order rows were written in, so stitching reads and rewrites them front to back.
+async fn entity_ids(conn: &mut AnyConnection, refs: &[String]) -> StoreResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(refs.len());
+    for chunk in refs.chunks(IN_CHUNK) {
+        let mut sql = Sql::new("SELECT id FROM entities WHERE entity_ref IN ");
+        sql.bind_list(chunk.iter().map(String::as_str));
+        for row in sql.fetch_all(conn).await? {
+            ids.push(get::<i64>(&row, 0)?);
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Upserts a chunk of entity rows and replaces the relations they emit. Adds the sources of
@@ -466,7 +579,7 @@ async fn write_entities(
     Ok(())
 }
 
-/// An entity row as stitching needs it.
+/// An entity row as stitching reads it.
 struct StitchRow {
     id: i64,
     entity_ref: String,
@@ -474,178 +587,263 @@ struct StitchRow {
     generation: i64,
     orphan: bool,
     etag: Option<String>,
+    processed: String,
+    warnings: Option<String>,
 }
 
-/// Re-stitches the named entities (names without an entity are skipped): processed entity +
-/// relations whose source it is + warnings and pinned errors → final JSON, etag and search
-/// rows; a change event when the etag changed. Returns how many were rewritten.
+/// What stitching reads for a chunk of entities.
+struct StitchInput {
+    rows: Vec<StitchRow>,
+    /// By source ref: (type, target ref) of every relation whose source it is.
+    relations: HashMap<String, Vec<(String, String)>>,
+    /// By entity ref: the processing errors pinned to it, as stored (JSON).
+    pinned: HashMap<String, Vec<String>>,
+}
+
+/// What stitching writes for a chunk of entities.
+struct StitchOutput {
+    /// (id, final JSON, etag) of the entities whose final form changed.
+    finals: Vec<(i64, String, String)>,
+    /// (entity ref, etag) of the same.
+    changes: Vec<(String, String)>,
+    /// Entities whose previous field index rows go.
+    had_search: Vec<i64>,
+    /// Their new field index rows.
+    search: JsonRows,
+}
+
+/// What stitching does with the field index rows of the entities it stitches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SearchRows {
+    /// Replaces them when the entity's final form changed.
+    WhenChanged,
+    /// Writes them for every entity: the caller removed them all beforehand.
+    Rewrite,
+}
+
+/// Re-stitches the named entities (names without an entity are skipped). Returns how many
+/// were rewritten.
 pub(crate) async fn stitch_refs(
     conn: &mut AnyConnection,
     backend: Backend,
-    refs: Vec<String>,
+    mut refs: Vec<String>,
+) -> StoreResult<u64> {
+    refs.sort_unstable();
+    refs.dedup();
+    let ids = entity_ids(conn, &refs).await?;
+    stitch_ids(conn, backend, &ids, SearchRows::WhenChanged).await
+}
+
+/// Re-stitches entities by id: processed entity + relations whose source it is + warnings
+/// and pinned errors → final JSON, etag and search rows; a change event when the etag
+/// changed. Returns how many final forms were rewritten.
+///
+/// Chunks go through three steps — read, compute, write — pipelined so that the CPU work
+/// of one chunk (parsing, stitching, hashing, encoding) runs on another thread while the
+/// database writes the previous chunk and reads the next. A chunk's reads do not depend on
+/// another chunk's writes: stitching changes final forms and field index rows, never what
+/// stitching reads.
+async fn stitch_ids(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ids: &[i64],
+    search_rows_of: SearchRows,
 ) -> StoreResult<u64> {
     let now = now_millis();
     let mut stitched = 0;
-    for chunk in refs.chunks(STITCH_CHUNK) {
-        let mut sql = Sql::new(
-            "SELECT id, entity_ref, uid, generation, orphan, etag FROM entities WHERE entity_ref IN ",
-        );
-        sql.bind_list(chunk.iter().map(String::as_str));
-        let mut rows = Vec::with_capacity(chunk.len());
-        for row in sql.fetch_all(conn).await? {
-            rows.push(StitchRow {
-                id: get(&row, 0)?,
-                entity_ref: get(&row, 1)?,
-                uid: get(&row, 2)?,
-                generation: get(&row, 3)?,
-                orphan: get::<i64>(&row, 4)? != 0,
-                etag: get(&row, 5)?,
-            });
+    let mut computing: Option<tokio::task::JoinHandle<StoreResult<StitchOutput>>> = None;
+    for chunk in ids.chunks(STITCH_CHUNK) {
+        let input = read_stitch_input(conn, chunk).await?;
+        let previous = computing.take();
+        computing = Some(tokio::task::spawn_blocking(move || {
+            compute_stitch(input, search_rows_of)
+        }));
+        if let Some(previous) = previous {
+            stitched += write_stitch_output(conn, backend, joined(previous).await?, now).await?;
         }
-        if rows.is_empty() {
-            continue;
-        }
+    }
+    if let Some(last) = computing {
+        stitched += write_stitch_output(conn, backend, joined(last).await?, now).await?;
+    }
+    Ok(stitched)
+}
 
-        let mut loaded: HashMap<String, (Entity, Vec<Diagnostic>)> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT entity_ref, processed, warnings FROM entities WHERE entity_ref IN ");
-        sql.bind_list(rows.iter().map(|r| r.entity_ref.as_str()));
-        for row in sql.fetch_all(conn).await? {
-            let entity_ref: String = get(&row, 0)?;
-            let processed: String = get(&row, 1)?;
-            let warnings: Option<String> = get(&row, 2)?;
-            let entity = serde_json::from_str::<serde_json::Value>(&processed)
-                .ok()
-                .and_then(Entity::from_value)
-                .ok_or_else(|| {
-                    StoreError::Database(format!("stored entity {entity_ref} is not an object"))
-                })?;
-            let warnings = warnings
-                .and_then(|w| serde_json::from_str::<Vec<Diagnostic>>(&w).ok())
-                .unwrap_or_default();
-            loaded.insert(entity_ref, (entity, warnings));
-        }
+async fn joined<T>(handle: tokio::task::JoinHandle<StoreResult<T>>) -> StoreResult<T> {
+    handle
+        .await
+        .map_err(|e| StoreError::Database(format!("stitching stopped: {e}")))?
+}
 
-        let present: Vec<&str> = rows.iter().map(|r| r.entity_ref.as_str()).collect();
-        let mut relations: HashMap<String, Vec<Relation>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
-        sql.bind_list(present.iter().copied());
-        for row in sql.fetch_all(conn).await? {
-            let target: String = get(&row, 2)?;
-            let Ok(target_ref) = EntityRef::parse_full(&target) else {
-                continue;
-            };
-            relations.entry(get(&row, 0)?).or_default().push(Relation {
-                relation_type: get(&row, 1)?,
-                target_ref,
-            });
-        }
-        let mut pinned: HashMap<String, Vec<Diagnostic>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT entity_ref, diagnostic FROM processing_errors WHERE entity_ref IN ");
-        sql.bind_list(present.iter().copied()).push(" ORDER BY id");
-        for row in sql.fetch_all(conn).await? {
-            let diagnostic: String = get(&row, 1)?;
-            let Ok(diagnostic) = serde_json::from_str::<Diagnostic>(&diagnostic) else {
-                continue;
-            };
-            pinned.entry(get(&row, 0)?).or_default().push(diagnostic);
-        }
+async fn read_stitch_input(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<StitchInput> {
+    let mut sql = Sql::new(
+        "SELECT id, entity_ref, uid, generation, orphan, etag, processed, warnings \
+         FROM entities WHERE id IN ",
+    );
+    sql.bind_list(ids.iter().copied());
+    let mut rows = Vec::with_capacity(ids.len());
+    for row in sql.fetch_all(conn).await? {
+        rows.push(StitchRow {
+            id: get(&row, 0)?,
+            entity_ref: get(&row, 1)?,
+            uid: get(&row, 2)?,
+            generation: get(&row, 3)?,
+            orphan: get::<i64>(&row, 4)? != 0,
+            etag: get(&row, 5)?,
+            processed: get(&row, 6)?,
+            warnings: get(&row, 7)?,
+        });
+    }
+    let mut input = StitchInput {
+        rows,
+        relations: HashMap::new(),
+        pinned: HashMap::new(),
+    };
+    if input.rows.is_empty() {
+        return Ok(input);
+    }
+    let mut sql =
+        Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
+    sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()));
+    for row in sql.fetch_all(conn).await? {
+        input
+            .relations
+            .entry(get(&row, 0)?)
+            .or_default()
+            .push((get(&row, 1)?, get(&row, 2)?));
+    }
+    let mut sql =
+        Sql::new("SELECT entity_ref, diagnostic FROM processing_errors WHERE entity_ref IN ");
+    sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()))
+        .push(" ORDER BY id");
+    for row in sql.fetch_all(conn).await? {
+        input
+            .pinned
+            .entry(get(&row, 0)?)
+            .or_default()
+            .push(get(&row, 1)?);
+    }
+    Ok(input)
+}
 
-        let mut finals: Vec<(i64, String, String)> = Vec::new();
-        let mut changes: Vec<(&str, String)> = Vec::new();
-        let mut search: Vec<(i64, String, Option<String>, Option<String>)> = Vec::new();
-        let mut had_search: Vec<i64> = Vec::new();
-        for row in &rows {
-            let Some((entity, warnings)) = loaded.get(&row.entity_ref) else {
-                continue;
-            };
-            let mut diagnostics: Vec<Diagnostic> = warnings.to_vec();
-            if let Some(errors) = pinned.remove(&row.entity_ref) {
-                diagnostics.extend(errors);
+fn compute_stitch(mut input: StitchInput, search_rows_of: SearchRows) -> StoreResult<StitchOutput> {
+    let mut finals = Vec::new();
+    let mut changes = Vec::new();
+    let mut had_search = Vec::new();
+    let mut search: Vec<(i64, String, Option<String>, Option<String>)> = Vec::new();
+    for row in input.rows {
+        let mut entity = serde_json::from_str::<serde_json::Value>(&row.processed)
+            .ok()
+            .and_then(Entity::from_value)
+            .ok_or_else(|| {
+                StoreError::Database(format!("stored entity {} is not an object", row.entity_ref))
+            })?;
+        let mut diagnostics = row
+            .warnings
+            .and_then(|w| serde_json::from_str::<Vec<Diagnostic>>(&w).ok())
+            .unwrap_or_default();
+        for error in input.pinned.remove(&row.entity_ref).unwrap_or_default() {
+            if let Ok(diagnostic) = serde_json::from_str::<Diagnostic>(&error) {
+                diagnostics.push(diagnostic);
             }
-            let relations = relations.remove(&row.entity_ref).unwrap_or_default();
-            let generation = u64::try_from(row.generation).unwrap_or(1);
-            let final_entity = if row.orphan {
-                let mut orphan = entity.clone();
-                orphan.set_annotation(annotation::ORPHAN, "true");
-                stitch(&orphan, &row.uid, generation, relations, &diagnostics)
-            } else {
-                stitch(entity, &row.uid, generation, relations, &diagnostics)
-            };
-            let etag = final_entity["metadata"]["etag"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if row.etag.as_deref() == Some(etag.as_str()) {
-                continue;
-            }
-            if row.etag.is_some() {
-                had_search.push(row.id);
-            }
-            for search_row in search_rows(&final_entity) {
-                let original = search_row
-                    .original_value
-                    .filter(|o| Some(o) != search_row.value.as_ref());
-                search.push((row.id, search_row.key, search_row.value, original));
-            }
+        }
+        let relations: Vec<Relation> = input
+            .relations
+            .remove(&row.entity_ref)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(relation_type, target)| {
+                let target_ref = EntityRef::parse_full(&target).ok()?;
+                Some(Relation {
+                    relation_type,
+                    target_ref,
+                })
+            })
+            .collect();
+        let generation = u64::try_from(row.generation).unwrap_or(1);
+        if row.orphan {
+            entity.set_annotation(annotation::ORPHAN, "true");
+        }
+        let final_entity = stitch(&entity, &row.uid, generation, relations, &diagnostics);
+        let etag = final_entity["metadata"]["etag"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let changed = row.etag.as_deref() != Some(etag.as_str());
+        match search_rows_of {
+            SearchRows::WhenChanged if !changed => continue,
+            SearchRows::WhenChanged if row.etag.is_some() => had_search.push(row.id),
+            _ => {}
+        }
+        for search_row in search_rows(&final_entity) {
+            let original = search_row
+                .original_value
+                .filter(|o| Some(o) != search_row.value.as_ref());
+            search.push((row.id, search_row.key, search_row.value, original));
+        }
+        if changed {
             let text = serde_json::to_string(&final_entity)
                 .map_err(|e| StoreError::Invalid(format!("entity {}: {e}", row.entity_ref)))?;
             finals.push((row.id, text, etag.clone()));
-            changes.push((row.entity_ref.as_str(), etag));
+            changes.push((row.entity_ref, etag));
         }
-        if finals.is_empty() {
-            continue;
-        }
-        stitched += finals.len() as u64;
-        insert_rows(
-            conn,
-            backend,
-            "UPDATE entities SET final_json = v.column2, etag = v.column3 FROM (",
-            ") AS v WHERE entities.id = v.column1",
-            3,
-            &finals,
-            |sql, (id, text, etag)| {
-                sql.bind(*id)
-                    .push(", ")
-                    .bind(text.as_str())
-                    .push(", ")
-                    .bind(etag.as_str());
-            },
-        )
-        .await?;
-        for chunk in had_search.chunks(IN_CHUNK) {
-            let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
-            sql.bind_list(chunk.iter().copied());
-            sql.execute(conn).await?;
-        }
-        insert_json(
-            conn,
-            backend,
-            "search",
-            &[
-                ("entity_id", "bigint"),
-                ("key", "text"),
-                ("value", "text"),
-                ("original_value", "text"),
-            ],
-            "",
-            &search,
-        )
-        .await?;
-        append_changes(
-            conn,
-            backend,
-            &changes
-                .iter()
-                .map(|(r, e)| (*r, Some(e.as_str())))
-                .collect::<Vec<_>>(),
-            now,
-        )
-        .await?;
     }
-    Ok(stitched)
+    Ok(StitchOutput {
+        finals,
+        changes,
+        had_search,
+        search: JsonRows::encode("search", &search)?,
+    })
+}
+
+/// Writes a chunk's stitch; returns how many final forms changed.
+async fn write_stitch_output(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    output: StitchOutput,
+    now: i64,
+) -> StoreResult<u64> {
+    insert_rows(
+        conn,
+        backend,
+        "UPDATE entities SET final_json = v.column2, etag = v.column3 FROM (",
+        ") AS v WHERE entities.id = v.column1",
+        3,
+        &output.finals,
+        |sql, (id, text, etag)| {
+            sql.bind(*id)
+                .push(", ")
+                .bind(text.as_str())
+                .push(", ")
+                .bind(etag.as_str());
+        },
+    )
+    .await?;
+    for chunk in output.had_search.chunks(IN_CHUNK) {
+        let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
+        sql.bind_list(chunk.iter().copied());
+        sql.execute(conn).await?;
+    }
+    insert_json_rows(
+        conn,
+        backend,
+        "search",
+        &[
+            ("entity_id", "bigint"),
+            ("key", "text"),
+            ("value", "text"),
+            ("original_value", "text"),
+        ],
+        "",
+        output.search,
+    )
+    .await?;
+    let changes: Vec<(&str, Option<&str>)> = output
+        .changes
+        .iter()
+        .map(|(r, e)| (r.as_str(), Some(e.as_str())))
+        .collect();
+    append_changes(conn, backend, &changes, now).await?;
+    Ok(output.finals.len() as u64)
 }
 
 /// Appends change events: `Some(etag)` for a written final form, `None` for a removal.
