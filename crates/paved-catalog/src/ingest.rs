@@ -221,11 +221,10 @@ impl Reader {
             while files.peek().is_some() {
                 let batch: Vec<SourceFile> = files.by_ref().take(in_flight).collect();
                 for result in process_files(batch, &self.limits, &origin).await {
-                    if !self
-                        .take_file_result(result, &mut end, &mut pending, &mut out)
-                        .await
-                    {
-                        return;
+                    for entity in take_file_result(result, &mut end, &mut pending) {
+                        if !out.push(entity).await {
+                            return;
+                        }
                     }
                 }
             }
@@ -244,72 +243,61 @@ impl Reader {
         }
     }
 
-    /// Records one processed file: its entities go out, its problems into `end`, the targets
-    /// of its Location entities into `pending`. `false` when the receiver is gone.
-    async fn take_file_result(
+    /// Reads one file of a `file` location again, for a refresh of the entities it defines
+    /// (Backstage refreshes an entity and its ancestors, not the whole location). `file` is
+    /// the file as stored for its entities (its canonical path), `parent` the Location entity
+    /// that listed it. The reading's end names the file ([`SnapshotEnd::only_file`]).
+    /// `None` when the file cannot stand alone: it defines Location entities, whose targets
+    /// would have to be followed, or it no longer resolves to the same path.
+    pub async fn read_one_file(
         &self,
-        result: FileResult,
-        end: &mut SnapshotEnd,
-        pending: &mut Vec<(LocationSpec, EntityRef, Option<SourceFile>)>,
-        out: &mut PartSender,
-    ) -> bool {
-        if !result.failed.is_empty() {
-            end.failed_files.push(result.file.display.clone());
-            for d in result.failed {
-                end.errors.push(ProcessingError {
-                    entity_ref: Some(result.file.parent.clone()),
-                    diagnostic: d,
-                });
-            }
+        spec: &LocationSpec,
+        file: &str,
+        parent: &EntityRef,
+    ) -> Option<Vec<SnapshotPart>> {
+        // A file gone or moved out of the allowed roots is for a reading of the whole
+        // location to report.
+        let path = self.roots.check(Path::new(file)).ok()?;
+        if path.display().to_string() != file {
+            return None;
         }
-        for (entity_ref, errors) in result.rejected {
-            let pinned = entity_ref
-                .clone()
-                .unwrap_or_else(|| result.file.parent.clone());
-            if let Some(r) = entity_ref {
-                end.retained.push(r);
-            }
-            for d in errors {
-                end.errors.push(ProcessingError {
-                    entity_ref: Some(pinned.clone()),
-                    diagnostic: d,
-                });
-            }
+        let root = self
+            .roots
+            .roots()
+            .iter()
+            .find(|r| path.starts_with(r))
+            .cloned()
+            .unwrap_or_else(|| path.parent().unwrap_or(Path::new("/")).to_path_buf());
+        let source = SourceFile {
+            display: file.to_string(),
+            managed_by: format!("file:{file}"),
+            path,
+            root,
+            parent: parent.clone(),
+            git: None,
+        };
+        let result = process_files(vec![source], &self.limits, &spec.display())
+            .await
+            .into_iter()
+            .next()?;
+        if result
+            .accepted
+            .iter()
+            .any(|(_, children)| children.is_some())
+        {
+            return None;
         }
-        for (processed, children) in result.accepted {
-            for warning in &processed.warnings {
-                end.errors.push(ProcessingError {
-                    entity_ref: Some(processed.entity_ref.clone()),
-                    diagnostic: warning.clone(),
-                });
-            }
-            if let Some(children) = children {
-                for target in &children.targets {
-                    match child_spec(&result.file, children.kind.as_deref(), target) {
-                        Ok(child) => pending.push((
-                            child,
-                            children.location.clone(),
-                            Some(result.file.clone()),
-                        )),
-                        Err(e) => end.errors.push(ProcessingError {
-                            entity_ref: Some(children.location.clone()),
-                            diagnostic: Diagnostic::error(e.to_string())
-                                .with_file(result.file.display.clone())
-                                .at(children.line, 1)
-                                .with_field("spec.target"),
-                        }),
-                    }
-                }
-            }
-            let entity = SnapshotEntity {
-                processed: *processed,
-                parent: Some(result.file.parent.clone()),
-            };
-            if !out.push(entity).await {
-                return false;
-            }
-        }
-        true
+        let mut end = SnapshotEnd {
+            complete: true,
+            only_file: Some(file.to_string()),
+            ..SnapshotEnd::default()
+        };
+        let mut pending = Vec::new();
+        let entities = take_file_result(result, &mut end, &mut pending);
+        Some(vec![
+            SnapshotPart::Entities(entities),
+            SnapshotPart::End(end),
+        ])
     }
 
     /// The files a target names: one file, every `catalog-info.yaml` under a directory, the
@@ -386,6 +374,68 @@ impl Reader {
             }
         }
     }
+}
+
+/// Takes one processed file apart: its problems go into `end`, the targets of its Location
+/// entities into `pending`, and its entities are returned.
+fn take_file_result(
+    result: FileResult,
+    end: &mut SnapshotEnd,
+    pending: &mut Vec<(LocationSpec, EntityRef, Option<SourceFile>)>,
+) -> Vec<SnapshotEntity> {
+    if !result.failed.is_empty() {
+        end.failed_files.push(result.file.display.clone());
+        for d in result.failed {
+            end.errors.push(ProcessingError {
+                entity_ref: Some(result.file.parent.clone()),
+                diagnostic: d,
+            });
+        }
+    }
+    for (entity_ref, errors) in result.rejected {
+        let pinned = entity_ref
+            .clone()
+            .unwrap_or_else(|| result.file.parent.clone());
+        if let Some(r) = entity_ref {
+            end.retained.push(r);
+        }
+        for d in errors {
+            end.errors.push(ProcessingError {
+                entity_ref: Some(pinned.clone()),
+                diagnostic: d,
+            });
+        }
+    }
+    let mut entities = Vec::with_capacity(result.accepted.len());
+    for (processed, children) in result.accepted {
+        for warning in &processed.warnings {
+            end.errors.push(ProcessingError {
+                entity_ref: Some(processed.entity_ref.clone()),
+                diagnostic: warning.clone(),
+            });
+        }
+        if let Some(children) = children {
+            for target in &children.targets {
+                match child_spec(&result.file, children.kind.as_deref(), target) {
+                    Ok(child) => {
+                        pending.push((child, children.location.clone(), Some(result.file.clone())))
+                    }
+                    Err(e) => end.errors.push(ProcessingError {
+                        entity_ref: Some(children.location.clone()),
+                        diagnostic: Diagnostic::error(e.to_string())
+                            .with_file(result.file.display.clone())
+                            .at(children.line, 1)
+                            .with_field("spec.target"),
+                    }),
+                }
+            }
+        }
+        entities.push(SnapshotEntity {
+            processed: *processed,
+            parent: Some(result.file.parent.clone()),
+        });
+    }
+    entities
 }
 
 /// Collects entities into parts of [`PART_ENTITIES`] and sends them.

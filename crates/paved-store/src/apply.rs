@@ -307,6 +307,9 @@ impl SnapshotApply {
                 "SELECT id, entity_ref, source_file FROM entities WHERE orphan = 0 AND location_id = ",
             );
             sql.bind(location_id);
+            if let Some(file) = &end.only_file {
+                sql.push(" AND source_file = ").bind(file.as_str());
+            }
             let mut orphaned = Vec::new();
             for row in sql.fetch_all(conn).await? {
                 let entity_ref: String = get(&row, 1)?;
@@ -328,12 +331,42 @@ impl SnapshotApply {
             self.outcome.orphaned = orphaned.len() as u64;
         }
 
-        // This location's errors are replaced; the entities they were and are pinned to change.
-        let mut sql = Sql::new("DELETE FROM processing_errors WHERE location_id = ");
-        sql.bind(location_id).push(" RETURNING entity_ref");
-        for row in sql.fetch_all(conn).await? {
-            if let Some(entity_ref) = get::<Option<String>>(&row, 0)? {
-                self.restitch.insert(entity_ref);
+        // This location's errors (about the file read, for a reading of one file) are
+        // replaced; the entities they were and are pinned to change.
+        match &end.only_file {
+            None => {
+                let mut sql = Sql::new("DELETE FROM processing_errors WHERE location_id = ");
+                sql.bind(location_id).push(" RETURNING entity_ref");
+                for row in sql.fetch_all(conn).await? {
+                    if let Some(entity_ref) = get::<Option<String>>(&row, 0)? {
+                        self.restitch.insert(entity_ref);
+                    }
+                }
+            }
+            Some(file) => {
+                let mut sql = Sql::new(
+                    "SELECT id, entity_ref, diagnostic FROM processing_errors WHERE location_id = ",
+                );
+                sql.bind(location_id);
+                let mut about_file = Vec::new();
+                for row in sql.fetch_all(conn).await? {
+                    let diagnostic: String = get(&row, 2)?;
+                    let Ok(diagnostic) = serde_json::from_str::<Diagnostic>(&diagnostic) else {
+                        continue;
+                    };
+                    if diagnostic.file.as_deref() != Some(file.as_str()) {
+                        continue;
+                    }
+                    about_file.push(get::<i64>(&row, 0)?);
+                    if let Some(entity_ref) = get::<Option<String>>(&row, 1)? {
+                        self.restitch.insert(entity_ref);
+                    }
+                }
+                for chunk in about_file.chunks(IN_CHUNK) {
+                    let mut sql = Sql::new("DELETE FROM processing_errors WHERE id IN ");
+                    sql.bind_list(chunk.iter().copied());
+                    sql.execute(conn).await?;
+                }
             }
         }
         let error_rows: Vec<(Option<String>, String)> = self
@@ -367,9 +400,11 @@ impl SnapshotApply {
         )
         .await?;
 
-        let mut sql = Sql::new("UPDATE locations SET refreshed_at = ");
-        sql.bind(now).push(" WHERE id = ").bind(location_id);
-        sql.execute(conn).await?;
+        if end.only_file.is_none() {
+            let mut sql = Sql::new("UPDATE locations SET refreshed_at = ");
+            sql.bind(now).push(" WHERE id = ").bind(location_id);
+            sql.execute(conn).await?;
+        }
 
         let mut restitch: Vec<String> = self.restitch.into_iter().collect();
         restitch.sort_unstable();

@@ -446,6 +446,7 @@ impl CatalogStore for SqlStore {
             failed_files: snapshot.failed_files,
             retained: snapshot.retained,
             errors: snapshot.errors,
+            only_file: None,
         };
         let outcome = apply.finish(&mut tx, end).await?;
         self.commit_apply(tx, &outcome).await?;

@@ -115,6 +115,11 @@ pub struct SnapshotEnd {
     pub failed_files: Vec<String>,
     pub retained: Vec<EntityRef>,
     pub errors: Vec<ProcessingError>,
+    /// `Some(file)` when the reading covered only this one file of the location (a refresh of
+    /// the entities it defines): then only entities of this location read from that file can
+    /// become orphans, only the location's errors about that file are replaced, and the
+    /// location's last refresh time stays as it was.
+    pub only_file: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

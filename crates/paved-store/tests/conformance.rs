@@ -632,6 +632,82 @@ async fn a_reading_streamed_in_parts_is_applied_as_one_snapshot() {
 }
 
 #[tokio::test]
+async fn a_reading_of_one_file_touches_only_that_file() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/files.yaml").await;
+        let file_error = |file: &str, message: &str| ProcessingError {
+            entity_ref: None,
+            diagnostic: Diagnostic::error(message).with_file(file),
+        };
+        let mut all = snap(
+            &loc,
+            vec![
+                component("a1", "t", "/a.yaml"),
+                component("a2", "t", "/a.yaml"),
+                component("b1", "t", "/b.yaml"),
+            ],
+        );
+        all.errors = vec![file_error("/a.yaml", "old a"), file_error("/b.yaml", "b")];
+        store.apply_location_snapshot(all).await.unwrap();
+        let refreshed_at = store
+            .get_location(&loc.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .refreshed_at;
+
+        // /a.yaml alone, without a2 and with a new error: a2 is orphaned, b1 is not though
+        // it is absent, and only /a.yaml's error is replaced.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![component("a1", "t", "/a.yaml")]),
+                SnapshotPart::End(SnapshotEnd {
+                    complete: true,
+                    errors: vec![file_error("/a.yaml", "new a")],
+                    only_file: Some("/a.yaml".into()),
+                    ..SnapshotEnd::default()
+                }),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((outcome.orphaned, outcome.unchanged), (1, 1));
+        let orphan = |entity: Value| {
+            entity["metadata"]["annotations"]
+                .get("backstage.io/orphan")
+                .cloned()
+        };
+        assert_eq!(
+            orphan(must_get(&store, "component:default/a2").await),
+            Some(json!("true"))
+        );
+        assert_eq!(orphan(must_get(&store, "component:default/b1").await), None);
+        let mut messages: Vec<String> = store
+            .processing_errors()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.diagnostic.message)
+            .collect();
+        messages.sort();
+        assert_eq!(messages, ["b", "new a"]);
+        assert_eq!(
+            store
+                .get_location(&loc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .refreshed_at,
+            refreshed_at,
+            "a reading of one file is not a refresh of the location"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_reading_that_stops_before_its_end_stores_nothing() {
     on_each_backend(|store| async move {
         let loc = location(&store, "/stop.yaml").await;
