@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::StatusCode;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 pub struct Connection {
     address: SocketAddr,
     host_header: String,
-    sender: Option<SendRequest<Empty<Bytes>>>,
+    sender: Option<SendRequest<Full<Bytes>>>,
     timeout: Duration,
 }
 
@@ -31,7 +31,7 @@ impl Connection {
         }
     }
 
-    async fn open(&mut self) -> Result<&mut SendRequest<Empty<Bytes>>> {
+    async fn open(&mut self) -> Result<&mut SendRequest<Full<Bytes>>> {
         let needs_new = match &self.sender {
             Some(sender) => sender.is_closed(),
             None => true,
@@ -58,8 +58,27 @@ impl Connection {
 
     /// GET `path_and_query`; the whole body is read so the timing covers the full response.
     pub async fn get(&mut self, path_and_query: &str) -> Result<(StatusCode, Bytes)> {
+        let request = hyper::Request::get(path_and_query)
+            .header(hyper::header::HOST, self.host_header.as_str())
+            .header(hyper::header::ACCEPT, "application/json")
+            .body(Full::new(Bytes::new()))?;
+        self.send(request).await
+    }
+
+    /// POST a JSON body to `path`; the whole answer is read.
+    pub async fn post_json(&mut self, path: &str, json: String) -> Result<(StatusCode, Bytes)> {
+        let request = hyper::Request::post(path)
+            .header(hyper::header::HOST, self.host_header.as_str())
+            .header(hyper::header::ACCEPT, "application/json")
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(json)))?;
+        self.send(request).await
+    }
+
+    async fn send(&mut self, request: hyper::Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
         let timeout = self.timeout;
-        let outcome = tokio::time::timeout(timeout, self.get_inner(path_and_query)).await;
+        let what = format!("{} {}", request.method(), request.uri());
+        let outcome = tokio::time::timeout(timeout, self.send_inner(request)).await;
         match outcome {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(error)) => {
@@ -69,24 +88,19 @@ impl Connection {
             Err(_) => {
                 // A half-read response leaves the connection unusable.
                 self.sender = None;
-                Err(anyhow!(
-                    "GET {path_and_query}: no response within {timeout:?}"
-                ))
+                Err(anyhow!("{what}: no response within {timeout:?}"))
             }
         }
     }
 
-    async fn get_inner(&mut self, path_and_query: &str) -> Result<(StatusCode, Bytes)> {
-        let request = hyper::Request::get(path_and_query)
-            .header(hyper::header::HOST, self.host_header.as_str())
-            .header(hyper::header::ACCEPT, "application/json")
-            .body(Empty::<Bytes>::new())?;
+    async fn send_inner(
+        &mut self,
+        request: hyper::Request<Full<Bytes>>,
+    ) -> Result<(StatusCode, Bytes)> {
+        let what = format!("{} {}", request.method(), request.uri());
         let sender = self.open().await?;
         sender.ready().await?;
-        let response = sender
-            .send_request(request)
-            .await
-            .with_context(|| format!("GET {path_and_query}"))?;
+        let response = sender.send_request(request).await.context(what)?;
         let status = response.status();
         let body = response.into_body().collect().await?.to_bytes();
         Ok((status, body))

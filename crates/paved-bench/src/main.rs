@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod catalog;
+mod edit;
 mod http;
 mod load;
 mod report;
@@ -183,6 +184,19 @@ async fn run(args: RunArgs) -> Result<report::Results> {
         ingest.seconds_to_relations_verified,
         ingest.peak_rss_bytes / (1024 * 1024)
     );
+    eprintln!("editing one file and refreshing its entity on demand");
+    let edit_refresh = match edit::measure(first.address, &catalog, Duration::from_secs(120)).await
+    {
+        Ok(figures) => figures,
+        Err(error) => {
+            let _ = first.stop(Duration::from_secs(5)).await;
+            return Err(error);
+        }
+    };
+    eprintln!(
+        "  edited {} visible after {:.3} s",
+        edit_refresh.entity_ref, edit_refresh.seconds_to_visible
+    );
     let stopped = first.stop(Duration::from_secs(30)).await?;
     let shutdown = report::ShutdownFigures {
         seconds: stopped.seconds,
@@ -243,6 +257,7 @@ async fn run(args: RunArgs) -> Result<report::Results> {
         peak_rss_bytes: ingest.peak_rss_bytes.max(second_peak),
         ingest,
         correctness,
+        edit_refresh,
         shutdown,
         cold_start,
         load,

@@ -17,6 +17,7 @@ pub struct Results {
     pub catalog: CatalogFigures,
     pub ingest: IngestFigures,
     pub correctness: Correctness,
+    pub edit_refresh: EditRefreshFigures,
     pub shutdown: ShutdownFigures,
     pub cold_start: ColdStartFigures,
     pub load: Vec<ScenarioResult>,
@@ -85,6 +86,18 @@ pub struct Correctness {
     pub relations_checked: usize,
     pub missing: Vec<String>,
     pub ok: bool,
+}
+
+/// One generated file edited after the ingest, refreshed on demand.
+#[derive(Debug, Serialize)]
+pub struct EditRefreshFigures {
+    /// The component whose description was changed, and its file.
+    pub entity_ref: String,
+    pub file: String,
+    /// From sending `POST /api/catalog/refresh` until its answer.
+    pub seconds_to_refresh_answer: f64,
+    /// From sending it until `GET by-name` served the new description.
+    pub seconds_to_visible: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -217,6 +230,11 @@ pub fn markdown(results: &Results) -> String {
         },
         results.correctness.entities_checked,
         results.correctness.relations_checked
+    );
+    let _ = writeln!(
+        out,
+        "| one edited file: refresh on demand until served | {:.3} s (POST answered after {:.3} s) |",
+        results.edit_refresh.seconds_to_visible, results.edit_refresh.seconds_to_refresh_answer
     );
     let _ = writeln!(
         out,

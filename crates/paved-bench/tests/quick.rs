@@ -84,6 +84,8 @@ fn quick_run_reports_every_figure_without_errors() {
         "/ingest/seconds_to_relations_verified",
         "/ingest/entities_per_second",
         "/ingest/peak_rss_bytes",
+        "/edit_refresh/seconds_to_refresh_answer",
+        "/edit_refresh/seconds_to_visible",
         "/cold_start/seconds_to_ready",
         "/cold_start/seconds_to_catalog_served",
         "/cold_start/peak_rss_bytes",

@@ -1,6 +1,7 @@
 //! Reading a whole location: follows Location entities level by level (relative targets,
 //! each file once), reads files, directories, globs and git repositories, and processes
-//! documents on every core. The result is a `LocationSnapshot` for the store.
+//! documents on every core. The reading streams to the store in parts (`SnapshotPart`), a few
+//! files at a time, so memory does not grow with the location.
 
 use crate::error::CatalogError;
 use crate::git::{GitSettings, checkout};
@@ -13,7 +14,9 @@ use globset::GlobBuilder;
 use paved_model::entity::annotation;
 use paved_model::yaml::{YamlLimits, parse_documents};
 use paved_model::{Diagnostic, Entity, EntityRef, ProcessedEntity, SourcePosition};
-use paved_store::{LocationId, LocationSnapshot, ProcessingError, SnapshotEntity};
+use paved_store::{
+    LocationId, LocationSnapshot, ProcessingError, SnapshotEnd, SnapshotEntity, SnapshotPart,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -23,6 +26,11 @@ use std::path::{Path, PathBuf};
 const MAX_LOCATION_DEPTH: usize = 32;
 /// Most files read from one registered location.
 const MAX_FILES: usize = 200_000;
+/// Entities per part sent to the store.
+const PART_ENTITIES: usize = 1000;
+/// Files processed at once, per core: enough to keep every core busy, few enough that the
+/// entities in flight stay a small, bounded amount of memory.
+const FILES_PER_CORE_IN_FLIGHT: usize = 2;
 
 /// Everything ingestion needs besides the store.
 #[derive(Clone, Debug)]
@@ -92,28 +100,75 @@ fn root_location_entity(spec: &LocationSpec) -> ProcessedEntity {
 }
 
 impl Reader {
-    /// Reads everything a registered location provides. Never fails: problems become
-    /// processing errors in the snapshot (and `complete: false` when the location itself
-    /// could not be read, so nothing stored from it is orphaned).
+    /// Reads everything a registered location provides into one snapshot (for a dry run and
+    /// for registration, which must know the whole reading before storing anything). Never
+    /// fails: problems become processing errors in the snapshot (and `complete: false` when
+    /// the location itself could not be read, so nothing stored from it is orphaned).
     pub async fn read_location(&self, id: &LocationId, spec: &LocationSpec) -> LocationSnapshot {
+        let (sender, mut parts) = tokio::sync::mpsc::channel(4);
+        let reading = self.read_location_parts(spec, sender);
+        let collecting = async {
+            let mut snapshot = LocationSnapshot {
+                location_id: id.clone(),
+                complete: false,
+                entities: Vec::new(),
+                failed_files: Vec::new(),
+                retained: Vec::new(),
+                errors: Vec::new(),
+            };
+            while let Some(part) = parts.recv().await {
+                match part {
+                    SnapshotPart::Entities(entities) => snapshot.entities.extend(entities),
+                    SnapshotPart::End(end) => {
+                        snapshot.complete = end.complete;
+                        snapshot.failed_files = end.failed_files;
+                        snapshot.retained = end.retained;
+                        snapshot.errors = end.errors;
+                    }
+                }
+            }
+            snapshot
+        };
+        tokio::join!(reading, collecting).1
+    }
+
+    /// Reads everything a registered location provides and sends it as it goes: entities in
+    /// reading order (the location's root entity first), then [`SnapshotPart::End`]. Never
+    /// fails: problems become processing errors of the end part. Stops early, without an
+    /// end, when the receiver is gone (the store gave up).
+    pub async fn read_location_parts(
+        &self,
+        spec: &LocationSpec,
+        parts: tokio::sync::mpsc::Sender<SnapshotPart>,
+    ) {
+        let mut out = PartSender {
+            parts,
+            entities: Vec::with_capacity(PART_ENTITIES),
+        };
         let origin = spec.display();
         let root_entity = root_location_entity(spec);
         let root_ref = root_entity.entity_ref.clone();
-        let mut snapshot = LocationSnapshot {
-            location_id: id.clone(),
+        let mut end = SnapshotEnd {
             complete: true,
-            entities: vec![SnapshotEntity {
+            ..SnapshotEnd::default()
+        };
+        if !out
+            .push(SnapshotEntity {
                 processed: root_entity,
                 parent: None,
-            }],
-            failed_files: Vec::new(),
-            retained: Vec::new(),
-            errors: Vec::new(),
-        };
+            })
+            .await
+        {
+            return;
+        }
         let mut checkouts: HashMap<(String, Option<String>), PathBuf> = HashMap::new();
         let mut seen_files: HashSet<String> = HashSet::new();
         let mut pending: Vec<(LocationSpec, EntityRef, Option<SourceFile>)> =
             vec![(spec.clone(), root_ref.clone(), None)];
+        let in_flight = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            * FILES_PER_CORE_IN_FLIGHT;
         for depth in 0..MAX_LOCATION_DEPTH {
             if pending.is_empty() {
                 break;
@@ -123,7 +178,7 @@ impl Reader {
                 match self.resolve_target(&target, &parent, &mut checkouts).await {
                     Ok(found) => {
                         if found.is_empty() {
-                            snapshot.errors.push(ProcessingError {
+                            end.errors.push(ProcessingError {
                                 entity_ref: Some(parent.clone()),
                                 diagnostic: Diagnostic::error(format!(
                                     "{} matches no catalog file",
@@ -147,11 +202,11 @@ impl Reader {
                     Err(e) => {
                         let not_found = matches!(e, CatalogError::NotFound(_));
                         if depth == 0 {
-                            snapshot.complete = false;
+                            end.complete = false;
                         } else if !not_found {
-                            snapshot.failed_files.push(target.target.clone());
+                            end.failed_files.push(target.target.clone());
                         }
-                        snapshot.errors.push(ProcessingError {
+                        end.errors.push(ProcessingError {
                             entity_ref: Some(parent.clone()),
                             diagnostic: Diagnostic::error(e.to_string()).with_file(
                                 listed_in
@@ -162,64 +217,19 @@ impl Reader {
                     }
                 }
             }
-            let results = process_files(files, &self.limits, &origin).await;
-            for result in results {
-                if !result.failed.is_empty() {
-                    snapshot.failed_files.push(result.file.display.clone());
-                    for d in result.failed {
-                        snapshot.errors.push(ProcessingError {
-                            entity_ref: Some(result.file.parent.clone()),
-                            diagnostic: d,
-                        });
-                    }
-                }
-                for (entity_ref, errors) in result.rejected {
-                    let pinned = entity_ref
-                        .clone()
-                        .unwrap_or_else(|| result.file.parent.clone());
-                    if let Some(r) = entity_ref {
-                        snapshot.retained.push(r);
-                    }
-                    for d in errors {
-                        snapshot.errors.push(ProcessingError {
-                            entity_ref: Some(pinned.clone()),
-                            diagnostic: d,
-                        });
-                    }
-                }
-                for (processed, children) in result.accepted {
-                    for warning in &processed.warnings {
-                        snapshot.errors.push(ProcessingError {
-                            entity_ref: Some(processed.entity_ref.clone()),
-                            diagnostic: warning.clone(),
-                        });
-                    }
-                    if let Some(children) = children {
-                        for target in &children.targets {
-                            match child_spec(&result.file, children.kind.as_deref(), target) {
-                                Ok(child) => pending.push((
-                                    child,
-                                    children.location.clone(),
-                                    Some(result.file.clone()),
-                                )),
-                                Err(e) => snapshot.errors.push(ProcessingError {
-                                    entity_ref: Some(children.location.clone()),
-                                    diagnostic: Diagnostic::error(e.to_string())
-                                        .with_file(result.file.display.clone())
-                                        .at(children.line, 1)
-                                        .with_field("spec.target"),
-                                }),
-                            }
+            let mut files = files.into_iter().peekable();
+            while files.peek().is_some() {
+                let batch: Vec<SourceFile> = files.by_ref().take(in_flight).collect();
+                for result in process_files(batch, &self.limits, &origin).await {
+                    for entity in take_file_result(result, &mut end, &mut pending) {
+                        if !out.push(entity).await {
+                            return;
                         }
                     }
-                    snapshot.entities.push(SnapshotEntity {
-                        processed: *processed,
-                        parent: Some(result.file.parent.clone()),
-                    });
                 }
             }
             if depth + 1 == MAX_LOCATION_DEPTH && !pending.is_empty() {
-                snapshot.errors.push(ProcessingError {
+                end.errors.push(ProcessingError {
                     entity_ref: Some(root_ref.clone()),
                     diagnostic: Diagnostic::error(format!(
                         "Location entities nest deeper than {MAX_LOCATION_DEPTH} levels; the rest was not read"
@@ -227,7 +237,67 @@ impl Reader {
                 });
             }
         }
-        snapshot
+        if out.flush().await {
+            // A closed receiver has nothing left to tell.
+            let _ = out.parts.send(SnapshotPart::End(end)).await;
+        }
+    }
+
+    /// Reads one file of a `file` location again, for a refresh of the entities it defines
+    /// (Backstage refreshes an entity and its ancestors, not the whole location). `file` is
+    /// the file as stored for its entities (its canonical path), `parent` the Location entity
+    /// that listed it. The reading's end names the file ([`SnapshotEnd::only_file`]).
+    /// `None` when the file cannot stand alone: it defines Location entities, whose targets
+    /// would have to be followed, or it no longer resolves to the same path.
+    pub async fn read_one_file(
+        &self,
+        spec: &LocationSpec,
+        file: &str,
+        parent: &EntityRef,
+    ) -> Option<Vec<SnapshotPart>> {
+        // A file gone or moved out of the allowed roots is for a reading of the whole
+        // location to report.
+        let path = self.roots.check(Path::new(file)).ok()?;
+        if path.display().to_string() != file {
+            return None;
+        }
+        let root = self
+            .roots
+            .roots()
+            .iter()
+            .find(|r| path.starts_with(r))
+            .cloned()
+            .unwrap_or_else(|| path.parent().unwrap_or(Path::new("/")).to_path_buf());
+        let source = SourceFile {
+            display: file.to_string(),
+            managed_by: format!("file:{file}"),
+            path,
+            root,
+            parent: parent.clone(),
+            git: None,
+        };
+        let result = process_files(vec![source], &self.limits, &spec.display())
+            .await
+            .into_iter()
+            .next()?;
+        if result
+            .accepted
+            .iter()
+            .any(|(_, children)| children.is_some())
+        {
+            return None;
+        }
+        let mut end = SnapshotEnd {
+            complete: true,
+            only_file: Some(file.to_string()),
+            ..SnapshotEnd::default()
+        };
+        let mut pending = Vec::new();
+        let entities = take_file_result(result, &mut end, &mut pending);
+        Some(vec![
+            SnapshotPart::Entities(entities),
+            SnapshotPart::End(end),
+        ])
     }
 
     /// The files a target names: one file, every `catalog-info.yaml` under a directory, the
@@ -303,6 +373,93 @@ impl Reader {
                     .collect())
             }
         }
+    }
+}
+
+/// Takes one processed file apart: its problems go into `end`, the targets of its Location
+/// entities into `pending`, and its entities are returned.
+fn take_file_result(
+    result: FileResult,
+    end: &mut SnapshotEnd,
+    pending: &mut Vec<(LocationSpec, EntityRef, Option<SourceFile>)>,
+) -> Vec<SnapshotEntity> {
+    if !result.failed.is_empty() {
+        end.failed_files.push(result.file.display.clone());
+        for d in result.failed {
+            end.errors.push(ProcessingError {
+                entity_ref: Some(result.file.parent.clone()),
+                diagnostic: d,
+            });
+        }
+    }
+    for (entity_ref, errors) in result.rejected {
+        let pinned = entity_ref
+            .clone()
+            .unwrap_or_else(|| result.file.parent.clone());
+        if let Some(r) = entity_ref {
+            end.retained.push(r);
+        }
+        for d in errors {
+            end.errors.push(ProcessingError {
+                entity_ref: Some(pinned.clone()),
+                diagnostic: d,
+            });
+        }
+    }
+    let mut entities = Vec::with_capacity(result.accepted.len());
+    for (processed, children) in result.accepted {
+        for warning in &processed.warnings {
+            end.errors.push(ProcessingError {
+                entity_ref: Some(processed.entity_ref.clone()),
+                diagnostic: warning.clone(),
+            });
+        }
+        if let Some(children) = children {
+            for target in &children.targets {
+                match child_spec(&result.file, children.kind.as_deref(), target) {
+                    Ok(child) => {
+                        pending.push((child, children.location.clone(), Some(result.file.clone())))
+                    }
+                    Err(e) => end.errors.push(ProcessingError {
+                        entity_ref: Some(children.location.clone()),
+                        diagnostic: Diagnostic::error(e.to_string())
+                            .with_file(result.file.display.clone())
+                            .at(children.line, 1)
+                            .with_field("spec.target"),
+                    }),
+                }
+            }
+        }
+        entities.push(SnapshotEntity {
+            processed: *processed,
+            parent: Some(result.file.parent.clone()),
+        });
+    }
+    entities
+}
+
+/// Collects entities into parts of [`PART_ENTITIES`] and sends them.
+struct PartSender {
+    parts: tokio::sync::mpsc::Sender<SnapshotPart>,
+    entities: Vec<SnapshotEntity>,
+}
+
+impl PartSender {
+    /// `false` when the receiver is gone.
+    async fn push(&mut self, entity: SnapshotEntity) -> bool {
+        self.entities.push(entity);
+        self.entities.len() < PART_ENTITIES || self.flush().await
+    }
+
+    async fn flush(&mut self) -> bool {
+        if self.entities.is_empty() {
+            return true;
+        }
+        let entities = std::mem::replace(&mut self.entities, Vec::with_capacity(PART_ENTITIES));
+        self.parts
+            .send(SnapshotPart::Entities(entities))
+            .await
+            .is_ok()
     }
 }
 

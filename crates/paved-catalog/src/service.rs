@@ -4,6 +4,7 @@ use crate::error::CatalogError;
 use crate::git::GitSettings;
 use crate::ingest::Reader;
 use crate::location::{AllowedRoots, LocationSpec};
+use paved_model::entity::annotation;
 use paved_model::filter::EntityFilter;
 use paved_model::yaml::YamlLimits;
 use paved_model::{Diagnostic, EntityRef};
@@ -19,6 +20,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 pub type CatalogResult<T> = Result<T, CatalogError>;
+
+/// Parts of a reading (about a thousand entities each) waiting for the store: lets reading
+/// run ahead of writing a little, and bounds the memory it may use.
+const PARTS_IN_FLIGHT: usize = 2;
 
 /// How the catalog reads and refreshes locations.
 #[derive(Clone, Debug)]
@@ -431,18 +436,84 @@ impl CatalogService {
         roots.check(&crate::location::glob_base(path)).map(|_| ())
     }
 
-    /// Reads one location again now.
+    /// Reads one location again now, streaming the reading to the store as it goes: YAML
+    /// processing overlaps the database writes, and memory holds a few parts, not the
+    /// whole location.
     pub async fn refresh_location(&self, id: &LocationId) -> CatalogResult<ApplyOutcome> {
         let location = self.location(id).await?;
         let spec = LocationSpec::new(location.kind, location.target);
-        let snapshot = self.reader().read_location(id, &spec).await;
-        Ok(self.store.apply_location_snapshot(snapshot).await?)
+        let reader = self.reader();
+        let (sender, parts) = tokio::sync::mpsc::channel(PARTS_IN_FLIGHT);
+        let reading = reader.read_location_parts(&spec, sender);
+        let applying = self.store.apply_location_parts(id, parts);
+        let ((), outcome) = tokio::join!(reading, applying);
+        Ok(outcome?)
     }
 
-    /// `POST /refresh {entityRef}`: reads again the location that provides the entity.
+    /// `POST /refresh {entityRef}`: reads again the file that defines the entity when that
+    /// is enough, else the whole location that provides it. As Backstage refreshes an entity
+    /// and its ancestors, not its siblings, one edited file of a large location is visible
+    /// in the time it takes to read that file.
     pub async fn refresh_entity(&self, entity: &EntityRef) -> CatalogResult<ApplyOutcome> {
         let location = self.location_by_entity(entity).await?;
+        if let Some(outcome) = self.refresh_entity_file(&location, entity).await? {
+            return Ok(outcome);
+        }
         self.refresh_location(&location.id).await
+    }
+
+    /// Reads again only the file an entity came from. `None` (read the whole location) for
+    /// `url` locations, Location entities and orphans, and when the file cannot stand alone
+    /// (see [`Reader::read_one_file`]).
+    async fn refresh_entity_file(
+        &self,
+        location: &StoredLocation,
+        entity: &EntityRef,
+    ) -> CatalogResult<Option<ApplyOutcome>> {
+        if location.kind != "file" || entity.kind().eq_ignore_ascii_case("location") {
+            return Ok(None);
+        }
+        let Some(raw) = self.store.entity_by_ref(entity).await? else {
+            return Ok(None);
+        };
+        let Ok(stored) = serde_json::from_str::<Value>(&raw.json) else {
+            return Ok(None);
+        };
+        let annotations = &stored["metadata"]["annotations"];
+        if annotations[annotation::ORPHAN].as_str() == Some("true") {
+            return Ok(None);
+        }
+        let Some(file) = annotations[annotation::MANAGED_BY_LOCATION]
+            .as_str()
+            .and_then(|m| m.strip_prefix("file:"))
+        else {
+            return Ok(None);
+        };
+        let Some(ancestry) = self.store.ancestry(entity).await? else {
+            return Ok(None);
+        };
+        let Some(parent) = ancestry
+            .items
+            .first()
+            .and_then(|item| item.parent_entity_refs.first())
+        else {
+            return Ok(None);
+        };
+        let spec = LocationSpec::new(location.kind.clone(), location.target.clone());
+        let Some(parts) = self.reader().read_one_file(&spec, file, parent).await else {
+            return Ok(None);
+        };
+        let (sender, receiver) = tokio::sync::mpsc::channel(parts.len().max(1));
+        for part in parts {
+            // The receiver is right here; the channel holds every part.
+            let _ = sender.try_send(part);
+        }
+        drop(sender);
+        Ok(Some(
+            self.store
+                .apply_location_parts(&location.id, receiver)
+                .await?,
+        ))
     }
 
     /// `POST /validate-entity`: validates an entity as if read from `location` (a

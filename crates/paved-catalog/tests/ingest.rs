@@ -334,6 +334,118 @@ async fn broken_file_keeps_what_an_earlier_version_stored() {
 }
 
 #[tokio::test]
+async fn refreshing_an_entity_reads_only_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    write(
+        &repo.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [./a.yaml, ./b.yaml]\n",
+    );
+    write(
+        &repo.join("a.yaml"),
+        &format!(
+            "{}---\n{}",
+            component("alpha", "team-a"),
+            component("delta", "team-a")
+        ),
+    );
+    // b.yaml's second document is invalid: its error must outlive refreshes of a.yaml.
+    write(
+        &repo.join("b.yaml"),
+        &format!(
+            "{}---\n{}",
+            component("beta", "team-b"),
+            component("broken", "team-b").replace("owner: team-b", "owner: 42")
+        ),
+    );
+    let catalog = service(dir.path(), vec![repo.clone()]).await;
+    register(
+        &catalog,
+        "file",
+        &repo.join("catalog-info.yaml").display().to_string(),
+    )
+    .await;
+    let errors_about = |errors: &[paved_store::StoredProcessingError], file: &str| {
+        errors
+            .iter()
+            .filter(|e| {
+                e.diagnostic
+                    .file
+                    .as_deref()
+                    .is_some_and(|f| f.ends_with(file))
+            })
+            .count()
+    };
+    assert_eq!(
+        errors_about(&catalog.processing_errors().await.unwrap(), "b.yaml"),
+        1
+    );
+
+    write(
+        &repo.join("a.yaml"),
+        &format!(
+            "{}---\n{}",
+            component("alpha", "team-z"),
+            component("epsilon", "team-a")
+        ),
+    );
+    write(&repo.join("b.yaml"), &component("beta", "team-y"));
+    let alpha = EntityRef::parse_full("component:default/alpha").unwrap();
+    let outcome = catalog.refresh_entity(&alpha).await.unwrap();
+    assert_eq!(
+        (outcome.updated, outcome.added, outcome.orphaned),
+        (1, 1, 1),
+        "{outcome:?}"
+    );
+    let stored = entity(&catalog, "component:default/alpha").await.unwrap();
+    assert_eq!(stored["spec"]["owner"], "team-z");
+    assert!(has_relation(&stored, "ownedBy", "group:default/team-z"));
+    assert!(
+        entity(&catalog, "component:default/epsilon")
+            .await
+            .is_some()
+    );
+    let delta = entity(&catalog, "component:default/delta").await.unwrap();
+    assert_eq!(
+        delta["metadata"]["annotations"]["backstage.io/orphan"],
+        "true"
+    );
+    // The sibling file was not read.
+    let beta = entity(&catalog, "component:default/beta").await.unwrap();
+    assert_eq!(beta["spec"]["owner"], "team-b");
+    assert_eq!(
+        errors_about(&catalog.processing_errors().await.unwrap(), "b.yaml"),
+        1
+    );
+
+    // A broken file keeps its entities; its error comes and goes with it, the other stays.
+    write(&repo.join("a.yaml"), "kind: [unclosed\n");
+    catalog.refresh_entity(&alpha).await.unwrap();
+    let errors = catalog.processing_errors().await.unwrap();
+    assert_eq!(errors_about(&errors, "a.yaml"), 1);
+    assert_eq!(errors_about(&errors, "b.yaml"), 1);
+    assert_eq!(
+        entity(&catalog, "component:default/alpha").await.unwrap()["spec"]["owner"],
+        "team-z"
+    );
+    write(&repo.join("a.yaml"), &component("alpha", "team-z"));
+    catalog.refresh_entity(&alpha).await.unwrap();
+    let errors = catalog.processing_errors().await.unwrap();
+    assert_eq!(errors_about(&errors, "a.yaml"), 0);
+    assert_eq!(errors_about(&errors, "b.yaml"), 1);
+
+    // A Location entity's refresh reads the whole location.
+    let root = EntityRef::parse_full("location:default/root").unwrap();
+    catalog.refresh_entity(&root).await.unwrap();
+    let beta = entity(&catalog, "component:default/beta").await.unwrap();
+    assert_eq!(beta["spec"]["owner"], "team-y");
+    assert_eq!(
+        errors_about(&catalog.processing_errors().await.unwrap(), "b.yaml"),
+        0
+    );
+}
+
+#[tokio::test]
 async fn second_location_claiming_an_entity_gets_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("c");

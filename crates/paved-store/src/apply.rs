@@ -2,7 +2,7 @@
 //! the entities whose final form may have changed. Everything runs on the caller's write
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
-use crate::sql::{Backend, Sql, get, insert_json, insert_rows};
+use crate::sql::{Backend, JsonRows, Sql, get, insert_json, insert_json_rows, insert_rows};
 use crate::store::{IN_CHUNK, now_millis};
 use crate::*;
 use paved_model::entity::{annotation, content_hash, stitch};
@@ -26,11 +26,10 @@ struct ExistingEntity {
     spec_hash: String,
     generation: i64,
     uid: String,
-    source_file: String,
 }
 
 const EXISTING_COLUMNS: &str =
-    "id, entity_ref, location_id, orphan, hash, spec_hash, generation, uid, source_file";
+    "id, entity_ref, location_id, orphan, hash, spec_hash, generation, uid";
 
 fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEntity)> {
     Ok((
@@ -43,7 +42,6 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEn
             spec_hash: get(row, 5)?,
             generation: get(row, 6)?,
             uid: get(row, 7)?,
-            source_file: get(row, 8)?,
         },
     ))
 }
@@ -66,111 +64,132 @@ struct EntityRow<'a> {
     relations: &'a [EmittedRelation],
 }
 
-pub(crate) async fn apply_snapshot(
-    conn: &mut AnyConnection,
+/// One location's reading being applied, part by part, on the caller's write transaction:
+/// [`begin`](Self::begin), [`add_entities`](Self::add_entities) for each part in reading
+/// order, [`finish`](Self::finish). It holds the refs seen so far and the refs to re-stitch,
+/// never the entities themselves: stitching reads them back at the end, because relations
+/// emitted by a later part may point at an entity of an earlier one.
+pub(crate) struct SnapshotApply {
+    location_id: String,
+    outcome: ApplyOutcome,
+    /// Conflict errors found on the way, stored with the reading's own errors at the end.
+    errors: Vec<ProcessingError>,
+    /// Every ref of the reading so far (conflicting ones too): the first one wins, and what
+    /// is absent at the end becomes an orphan.
+    seen: HashSet<String>,
+    restitch: HashSet<String>,
+    /// `kind:target` of other locations, for conflict messages.
+    location_targets: HashMap<String, String>,
     backend: Backend,
-    snapshot: LocationSnapshot,
-) -> StoreResult<ApplyOutcome> {
-    let now = now_millis();
-    let location_id = snapshot.location_id.0.clone();
-    let mut sql = Sql::new("SELECT target FROM locations WHERE id = ");
-    sql.bind(location_id.as_str());
-    if sql.fetch_optional(conn).await?.is_none() {
-        return Err(StoreError::NotFound(format!(
-            "no location with id {location_id}"
-        )));
-    }
+    /// Entities in the store when the apply began, and entity rows written since.
+    entities_before: usize,
+    written: usize,
+    /// Once the apply writes a large share of the catalog (SQLite only): the statements that
+    /// create again the relation indexes dropped meanwhile (see [`defer_indexes`]).
+    deferred_relation_indexes: Option<Vec<String>>,
+}
 
-    let mut outcome = ApplyOutcome::default();
-    let mut errors = snapshot.errors;
-
-    // The first of two entities with the same ref wins; the second is a conflict.
-    let refs: Vec<String> = snapshot
-        .entities
-        .iter()
-        .map(|e| e.processed.entity_ref.to_string())
-        .collect();
-    let mut seen = HashSet::with_capacity(refs.len());
-    let mut kept = Vec::with_capacity(refs.len());
-    for (index, entity_ref) in refs.iter().enumerate() {
-        if seen.insert(entity_ref.as_str()) {
-            kept.push(index);
-            continue;
+impl SnapshotApply {
+    pub(crate) async fn begin(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        location_id: &LocationId,
+    ) -> StoreResult<SnapshotApply> {
+        let mut sql = Sql::new("SELECT target FROM locations WHERE id = ");
+        sql.bind(location_id.0.as_str());
+        if sql.fetch_optional(conn).await?.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "no location with id {location_id}"
+            )));
         }
-        let entity = &snapshot.entities[index];
-        let source = &entity.processed.source;
-        outcome.conflicts += 1;
-        errors.push(ProcessingError {
-            entity_ref: entity.parent.clone(),
-            diagnostic: Diagnostic::error(format!(
-                "entity {entity_ref} is defined more than once in this location"
-            ))
-            .with_file(source.file.clone())
-            .at(source.line, source.column),
-        });
+        Ok(SnapshotApply {
+            location_id: location_id.0.clone(),
+            outcome: ApplyOutcome::default(),
+            errors: Vec::new(),
+            seen: HashSet::new(),
+            restitch: HashSet::new(),
+            location_targets: HashMap::new(),
+            backend,
+            entities_before: entity_count(conn).await?,
+            written: 0,
+            deferred_relation_indexes: None,
+        })
     }
 
-    // What the database holds for these refs and for this location.
-    let mut existing: HashMap<String, ExistingEntity> = HashMap::new();
-    let mut sql = Sql::new(&format!(
-        "SELECT {EXISTING_COLUMNS} FROM entities WHERE location_id = "
-    ));
-    sql.bind(location_id.as_str());
-    for row in sql.fetch_all(conn).await? {
-        let (entity_ref, row) = existing_from_row(&row)?;
-        existing.insert(entity_ref, row);
-    }
-    let own_refs: Vec<String> = existing.keys().cloned().collect();
-    let unknown: Vec<&str> = kept
-        .iter()
-        .map(|&i| refs[i].as_str())
-        .filter(|r| !existing.contains_key(*r))
-        .collect();
-    for chunk in unknown.chunks(IN_CHUNK) {
-        let mut sql = Sql::new(&format!(
-            "SELECT {EXISTING_COLUMNS} FROM entities WHERE entity_ref IN "
-        ));
-        sql.bind_list(chunk.iter().copied());
-        for row in sql.fetch_all(conn).await? {
-            let (entity_ref, row) = existing_from_row(&row)?;
-            existing.insert(entity_ref, row);
+    /// Writes the entities of one part that are new or changed, with their relations.
+    pub(crate) async fn add_entities(
+        &mut self,
+        conn: &mut AnyConnection,
+        entities: &[SnapshotEntity],
+    ) -> StoreResult<()> {
+        for chunk in entities.chunks(APPLY_CHUNK) {
+            self.add_chunk(conn, chunk).await?;
+            if self.deferred_relation_indexes.is_none()
+                && self.backend == Backend::Sqlite
+                && is_bulk(self.written, self.entities_before)
+            {
+                // Relations written from here on are appended without index maintenance;
+                // `finish` builds the index once, before stitching reads it.
+                self.deferred_relation_indexes =
+                    Some(defer_indexes(conn, "relations", &["relations_originator"]).await?);
+            }
         }
+        Ok(())
     }
-    let mut restitch: HashSet<String> = HashSet::new();
-    // Entities of this snapshot that were stored (not lost to a conflict), for stitching
-    // from memory instead of parsing their JSON back.
-    let mut in_memory: HashMap<String, (&Entity, &[Diagnostic])> = HashMap::new();
-    let mut location_targets: HashMap<String, String> = HashMap::new();
 
-    for chunk in kept.chunks(APPLY_CHUNK) {
-        let mut rows: Vec<EntityRow<'_>> = Vec::new();
-        for &index in chunk {
-            let entity_ref = refs[index].as_str();
-            let snapshot_entity = &snapshot.entities[index];
+    async fn add_chunk(
+        &mut self,
+        conn: &mut AnyConnection,
+        entities: &[SnapshotEntity],
+    ) -> StoreResult<()> {
+        let backend = self.backend;
+        let location_id = self.location_id.clone();
+        // The first of two entities with the same ref wins; the second is a conflict.
+        let mut kept: Vec<(String, &SnapshotEntity)> = Vec::with_capacity(entities.len());
+        for entity in entities {
+            let entity_ref = entity.processed.entity_ref.to_string();
+            if self.seen.insert(entity_ref.clone()) {
+                kept.push((entity_ref, entity));
+                continue;
+            }
+            let source = &entity.processed.source;
+            self.outcome.conflicts += 1;
+            self.errors.push(ProcessingError {
+                entity_ref: entity.parent.clone(),
+                diagnostic: Diagnostic::error(format!(
+                    "entity {entity_ref} is defined more than once in this location"
+                ))
+                .with_file(source.file.clone())
+                .at(source.line, source.column),
+            });
+        }
+
+        // What the database holds for these refs, from this location or another.
+        let mut existing: HashMap<String, ExistingEntity> = HashMap::with_capacity(kept.len());
+        for chunk in kept.chunks(IN_CHUNK) {
+            let mut sql = Sql::new(&format!(
+                "SELECT {EXISTING_COLUMNS} FROM entities WHERE entity_ref IN "
+            ));
+            sql.bind_list(chunk.iter().map(|(r, _)| r.as_str()));
+            for row in sql.fetch_all(conn).await? {
+                let (entity_ref, row) = existing_from_row(&row)?;
+                existing.insert(entity_ref, row);
+            }
+        }
+
+        let mut rows: Vec<EntityRow<'_>> = Vec::with_capacity(kept.len());
+        for (entity_ref, snapshot_entity) in &kept {
+            let entity_ref = entity_ref.as_str();
             let processed = &snapshot_entity.processed;
             let previous = existing.get(entity_ref);
             if let Some(previous) = previous
                 && previous.location_id != location_id
                 && !previous.orphan
             {
-                let target = match location_targets.get(&previous.location_id) {
-                    Some(target) => target.clone(),
-                    None => {
-                        let mut sql = Sql::new("SELECT kind, target FROM locations WHERE id = ");
-                        sql.bind(previous.location_id.as_str());
-                        let target = match sql.fetch_optional(conn).await? {
-                            Some(row) => {
-                                format!("{}:{}", get::<String>(&row, 0)?, get::<String>(&row, 1)?)
-                            }
-                            None => previous.location_id.clone(),
-                        };
-                        location_targets.insert(previous.location_id.clone(), target.clone());
-                        target
-                    }
-                };
-                outcome.conflicts += 1;
+                let target = self.location_target(conn, &previous.location_id).await?;
+                self.outcome.conflicts += 1;
                 let source = &processed.source;
-                errors.push(ProcessingError {
+                self.errors.push(ProcessingError {
                     entity_ref: snapshot_entity.parent.clone(),
                     diagnostic: Diagnostic::error(format!(
                         "entity {entity_ref} is already provided by location {target}"
@@ -180,10 +199,6 @@ pub(crate) async fn apply_snapshot(
                 });
                 continue;
             }
-            in_memory.insert(
-                entity_ref.to_string(),
-                (&processed.entity, &processed.warnings),
-            );
 
             let processed_text = serde_json::to_string(&processed.entity)
                 .map_err(|e| StoreError::Invalid(format!("entity {entity_ref}: {e}")))?;
@@ -212,11 +227,11 @@ pub(crate) async fn apply_snapshot(
                         && !previous.orphan
                         && previous.hash == hash =>
                 {
-                    outcome.unchanged += 1;
+                    self.outcome.unchanged += 1;
                     continue;
                 }
                 Some(previous) => {
-                    outcome.updated += 1;
+                    self.outcome.updated += 1;
                     let bump = i64::from(previous.spec_hash != spec_hash);
                     (
                         previous.uid.clone(),
@@ -225,11 +240,11 @@ pub(crate) async fn apply_snapshot(
                     )
                 }
                 None => {
-                    outcome.added += 1;
+                    self.outcome.added += 1;
                     (uuid::Uuid::new_v4().to_string(), 1, None)
                 }
             };
-            restitch.insert(entity_ref.to_string());
+            self.restitch.insert(entity_ref.to_string());
             rows.push(EntityRow {
                 entity_ref,
                 kind: processed.entity_ref.kind().to_string(),
@@ -246,85 +261,245 @@ pub(crate) async fn apply_snapshot(
                 relations: &processed.relations,
             });
         }
-        write_entities(conn, backend, &location_id, &rows, &mut restitch).await?;
+        self.written += rows.len();
+        write_entities(conn, backend, &location_id, &rows, &mut self.restitch).await
     }
-    // Entities this location no longer provides become orphans, unless the reading was
-    // partial for them.
-    if snapshot.complete {
-        let present: HashSet<&str> = refs.iter().map(String::as_str).collect();
-        let retained: HashSet<String> = snapshot.retained.iter().map(ToString::to_string).collect();
-        let failed: HashSet<&str> = snapshot.failed_files.iter().map(String::as_str).collect();
-        let mut orphaned = Vec::new();
-        for entity_ref in &own_refs {
-            let Some(row) = existing.get(entity_ref) else {
-                continue;
-            };
-            if row.orphan
-                || row.location_id != location_id
-                || present.contains(entity_ref.as_str())
-                || retained.contains(entity_ref)
-                || failed.contains(row.source_file.as_str())
-            {
-                continue;
-            }
-            orphaned.push(row.id);
-            restitch.insert(entity_ref.clone());
+
+    /// `kind:target` of a location, for conflict messages (its id if it is gone).
+    async fn location_target(
+        &mut self,
+        conn: &mut AnyConnection,
+        location_id: &str,
+    ) -> StoreResult<String> {
+        if let Some(target) = self.location_targets.get(location_id) {
+            return Ok(target.clone());
         }
-        for chunk in orphaned.chunks(IN_CHUNK) {
-            let mut sql = Sql::new("UPDATE entities SET orphan = 1 WHERE id IN ");
-            sql.bind_list(chunk.iter().copied());
+        let mut sql = Sql::new("SELECT kind, target FROM locations WHERE id = ");
+        sql.bind(location_id);
+        let target = match sql.fetch_optional(conn).await? {
+            Some(row) => format!("{}:{}", get::<String>(&row, 0)?, get::<String>(&row, 1)?),
+            None => location_id.to_string(),
+        };
+        self.location_targets
+            .insert(location_id.to_string(), target.clone());
+        Ok(target)
+    }
+
+    /// Orphans what the location no longer provides, replaces its errors, and stitches
+    /// every entity whose final form may have changed.
+    pub(crate) async fn finish(
+        mut self,
+        conn: &mut AnyConnection,
+        end: SnapshotEnd,
+    ) -> StoreResult<ApplyOutcome> {
+        let backend = self.backend;
+        if let Some(statements) = self.deferred_relation_indexes.take() {
+            create_indexes(conn, statements).await?;
+        }
+        let now = now_millis();
+        let location_id = self.location_id.as_str();
+        // Entities this location no longer provides become orphans, unless the reading was
+        // partial for them.
+        if end.complete {
+            let retained: HashSet<String> = end.retained.iter().map(ToString::to_string).collect();
+            let failed: HashSet<&str> = end.failed_files.iter().map(String::as_str).collect();
+            let mut sql = Sql::new(
+                "SELECT id, entity_ref, source_file FROM entities WHERE orphan = 0 AND location_id = ",
+            );
+            sql.bind(location_id);
+            if let Some(file) = &end.only_file {
+                sql.push(" AND source_file = ").bind(file.as_str());
+            }
+            let mut orphaned = Vec::new();
+            for row in sql.fetch_all(conn).await? {
+                let entity_ref: String = get(&row, 1)?;
+                let source_file: String = get(&row, 2)?;
+                if self.seen.contains(&entity_ref)
+                    || retained.contains(&entity_ref)
+                    || failed.contains(source_file.as_str())
+                {
+                    continue;
+                }
+                orphaned.push(get::<i64>(&row, 0)?);
+                self.restitch.insert(entity_ref);
+            }
+            for chunk in orphaned.chunks(IN_CHUNK) {
+                let mut sql = Sql::new("UPDATE entities SET orphan = 1 WHERE id IN ");
+                sql.bind_list(chunk.iter().copied());
+                sql.execute(conn).await?;
+            }
+            self.outcome.orphaned = orphaned.len() as u64;
+        }
+
+        // This location's errors (about the file read, for a reading of one file) are
+        // replaced; the entities they were and are pinned to change.
+        match &end.only_file {
+            None => {
+                let mut sql = Sql::new("DELETE FROM processing_errors WHERE location_id = ");
+                sql.bind(location_id).push(" RETURNING entity_ref");
+                for row in sql.fetch_all(conn).await? {
+                    if let Some(entity_ref) = get::<Option<String>>(&row, 0)? {
+                        self.restitch.insert(entity_ref);
+                    }
+                }
+            }
+            Some(file) => {
+                let mut sql = Sql::new(
+                    "SELECT id, entity_ref, diagnostic FROM processing_errors WHERE location_id = ",
+                );
+                sql.bind(location_id);
+                let mut about_file = Vec::new();
+                for row in sql.fetch_all(conn).await? {
+                    let diagnostic: String = get(&row, 2)?;
+                    let Ok(diagnostic) = serde_json::from_str::<Diagnostic>(&diagnostic) else {
+                        continue;
+                    };
+                    if diagnostic.file.as_deref() != Some(file.as_str()) {
+                        continue;
+                    }
+                    about_file.push(get::<i64>(&row, 0)?);
+                    if let Some(entity_ref) = get::<Option<String>>(&row, 1)? {
+                        self.restitch.insert(entity_ref);
+                    }
+                }
+                for chunk in about_file.chunks(IN_CHUNK) {
+                    let mut sql = Sql::new("DELETE FROM processing_errors WHERE id IN ");
+                    sql.bind_list(chunk.iter().copied());
+                    sql.execute(conn).await?;
+                }
+            }
+        }
+        let error_rows: Vec<(Option<String>, String)> = self
+            .errors
+            .iter()
+            .chain(&end.errors)
+            .map(|e| {
+                let diagnostic = serde_json::to_string(&e.diagnostic).unwrap_or_default();
+                (e.entity_ref.as_ref().map(ToString::to_string), diagnostic)
+            })
+            .collect();
+        for (entity_ref, _) in &error_rows {
+            if let Some(entity_ref) = entity_ref {
+                self.restitch.insert(entity_ref.clone());
+            }
+        }
+        insert_rows(
+            conn,
+            backend,
+            "INSERT INTO processing_errors (location_id, entity_ref, diagnostic)",
+            "",
+            3,
+            &error_rows,
+            |sql, (entity_ref, diagnostic)| {
+                sql.bind(location_id)
+                    .push(", ")
+                    .bind(entity_ref.as_deref())
+                    .push(", ")
+                    .bind(diagnostic.as_str());
+            },
+        )
+        .await?;
+
+        if end.only_file.is_none() {
+            let mut sql = Sql::new("UPDATE locations SET refreshed_at = ");
+            sql.bind(now).push(" WHERE id = ").bind(location_id);
             sql.execute(conn).await?;
         }
-        outcome.orphaned = orphaned.len() as u64;
-    }
 
-    // This location's errors are replaced; the entities they were and are pinned to change.
-    let mut sql = Sql::new("DELETE FROM processing_errors WHERE location_id = ");
-    sql.bind(location_id.as_str()).push(" RETURNING entity_ref");
+        let mut restitch: Vec<String> = self.restitch.into_iter().collect();
+        restitch.sort_unstable();
+        let ids = entity_ids(conn, &restitch).await?;
+        drop(restitch);
+        let bulk = backend == Backend::Sqlite && is_bulk(ids.len(), entity_count(conn).await?);
+        self.outcome.stitched = if bulk {
+            // Every stitched entity's field index rows are written again, appended to the
+            // table without index maintenance; the indexes are built once at the end.
+            for chunk in ids.chunks(IN_CHUNK) {
+                let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
+                sql.bind_list(chunk.iter().copied());
+                sql.execute(conn).await?;
+            }
+            let statements = defer_indexes(conn, "search", &[]).await?;
+            let stitched = stitch_ids(conn, backend, &ids, SearchRows::Rewrite).await?;
+            create_indexes(conn, statements).await?;
+            stitched
+        } else {
+            stitch_ids(conn, backend, &ids, SearchRows::WhenChanged).await?
+        };
+        Ok(self.outcome)
+    }
+}
+
+/// Applies writing or stitching fewer entities than this maintain indexes row by row.
+const BULK_MIN: usize = 5_000;
+
+/// Whether writing `rows` entities, in a catalog that had `total` before, is large enough
+/// to drop indexes and build them again afterwards: a first ingestion, or a location that
+/// changed wholesale. Building a B-tree once from sorted rows costs a fraction of inserting
+/// millions of rows one by one at random places of it.
+fn is_bulk(rows: usize, total: usize) -> bool {
+    rows >= BULK_MIN && rows.saturating_mul(3) >= total
+}
+
+async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
+    let row = Sql::new("SELECT COUNT(*) FROM entities")
+        .fetch_optional(conn)
+        .await?;
+    Ok(match row {
+        Some(row) => usize::try_from(get::<i64>(&row, 0)?).unwrap_or(0),
+        None => 0,
+    })
+}
+
+/// Drops the indexes of `table` (SQLite only) except those named in `keep`, and returns the
+/// statements that create them again, as the migrations defined them. Inside the write
+/// transaction this is safe: readers keep seeing the committed indexes (WAL) until the
+/// commit, and a rollback restores them. Never on PostgreSQL, where dropping an index locks
+/// readers of the table out until the commit.
+async fn defer_indexes(
+    conn: &mut AnyConnection,
+    table: &str,
+    keep: &[&str],
+) -> StoreResult<Vec<String>> {
+    let mut sql = Sql::new(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+         AND tbl_name = ",
+    );
+    sql.bind(table).push(" ORDER BY name");
+    let mut statements = Vec::new();
     for row in sql.fetch_all(conn).await? {
-        if let Some(entity_ref) = get::<Option<String>>(&row, 0)? {
-            restitch.insert(entity_ref);
+        let name: String = get(&row, 0)?;
+        if keep.contains(&name.as_str()) {
+            continue;
+        }
+        statements.push(get::<String>(&row, 1)?);
+        Sql::new(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
+            .execute(conn)
+            .await?;
+    }
+    Ok(statements)
+}
+
+async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> StoreResult<()> {
+    for statement in statements {
+        Sql::new(&statement).execute(conn).await?;
+    }
+    Ok(())
+}
+
+/// The ids of the entities named (names without an entity are left out), ascending: the
+/// order rows were written in, so stitching reads and rewrites them front to back.
+async fn entity_ids(conn: &mut AnyConnection, refs: &[String]) -> StoreResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(refs.len());
+    for chunk in refs.chunks(IN_CHUNK) {
+        let mut sql = Sql::new("SELECT id FROM entities WHERE entity_ref IN ");
+        sql.bind_list(chunk.iter().map(String::as_str));
+        for row in sql.fetch_all(conn).await? {
+            ids.push(get::<i64>(&row, 0)?);
         }
     }
-    let error_rows: Vec<(Option<String>, String)> = errors
-        .iter()
-        .map(|e| {
-            let diagnostic = serde_json::to_string(&e.diagnostic).unwrap_or_default();
-            (e.entity_ref.as_ref().map(ToString::to_string), diagnostic)
-        })
-        .collect();
-    for (entity_ref, _) in &error_rows {
-        if let Some(entity_ref) = entity_ref {
-            restitch.insert(entity_ref.clone());
-        }
-    }
-    insert_rows(
-        conn,
-        backend,
-        "INSERT INTO processing_errors (location_id, entity_ref, diagnostic)",
-        "",
-        3,
-        &error_rows,
-        |sql, (entity_ref, diagnostic)| {
-            sql.bind(location_id.as_str())
-                .push(", ")
-                .bind(entity_ref.as_deref())
-                .push(", ")
-                .bind(diagnostic.as_str());
-        },
-    )
-    .await?;
-
-    let mut sql = Sql::new("UPDATE locations SET refreshed_at = ");
-    sql.bind(now)
-        .push(" WHERE id = ")
-        .bind(location_id.as_str());
-    sql.execute(conn).await?;
-
-    let mut restitch: Vec<String> = restitch.into_iter().collect();
-    restitch.sort_unstable();
-    outcome.stitched = stitch_refs(conn, backend, restitch, &in_memory).await?;
-    Ok(outcome)
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Upserts a chunk of entity rows and replaces the relations they emit. Adds the sources of
@@ -439,7 +614,7 @@ async fn write_entities(
     Ok(())
 }
 
-/// An entity row as stitching needs it.
+/// An entity row as stitching reads it.
 struct StitchRow {
     id: i64,
     entity_ref: String,
@@ -447,192 +622,263 @@ struct StitchRow {
     generation: i64,
     orphan: bool,
     etag: Option<String>,
+    processed: String,
+    warnings: Option<String>,
 }
 
-/// Re-stitches the named entities (names without an entity are skipped): processed entity +
-/// relations whose source it is + warnings and pinned errors → final JSON, etag and search
-/// rows; a change event when the etag changed. Returns how many were rewritten.
+/// What stitching reads for a chunk of entities.
+struct StitchInput {
+    rows: Vec<StitchRow>,
+    /// By source ref: (type, target ref) of every relation whose source it is.
+    relations: HashMap<String, Vec<(String, String)>>,
+    /// By entity ref: the processing errors pinned to it, as stored (JSON).
+    pinned: HashMap<String, Vec<String>>,
+}
+
+/// What stitching writes for a chunk of entities.
+struct StitchOutput {
+    /// (id, final JSON, etag) of the entities whose final form changed.
+    finals: Vec<(i64, String, String)>,
+    /// (entity ref, etag) of the same.
+    changes: Vec<(String, String)>,
+    /// Entities whose previous field index rows go.
+    had_search: Vec<i64>,
+    /// Their new field index rows.
+    search: JsonRows,
+}
+
+/// What stitching does with the field index rows of the entities it stitches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SearchRows {
+    /// Replaces them when the entity's final form changed.
+    WhenChanged,
+    /// Writes them for every entity: the caller removed them all beforehand.
+    Rewrite,
+}
+
+/// Re-stitches the named entities (names without an entity are skipped). Returns how many
+/// were rewritten.
 pub(crate) async fn stitch_refs(
     conn: &mut AnyConnection,
     backend: Backend,
-    refs: Vec<String>,
-    in_memory: &HashMap<String, (&Entity, &[Diagnostic])>,
+    mut refs: Vec<String>,
+) -> StoreResult<u64> {
+    refs.sort_unstable();
+    refs.dedup();
+    let ids = entity_ids(conn, &refs).await?;
+    stitch_ids(conn, backend, &ids, SearchRows::WhenChanged).await
+}
+
+/// Re-stitches entities by id: processed entity + relations whose source it is + warnings
+/// and pinned errors → final JSON, etag and search rows; a change event when the etag
+/// changed. Returns how many final forms were rewritten.
+///
+/// Chunks go through three steps — read, compute, write — pipelined so that the CPU work
+/// of one chunk (parsing, stitching, hashing, encoding) runs on another thread while the
+/// database writes the previous chunk and reads the next. A chunk's reads do not depend on
+/// another chunk's writes: stitching changes final forms and field index rows, never what
+/// stitching reads.
+async fn stitch_ids(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ids: &[i64],
+    search_rows_of: SearchRows,
 ) -> StoreResult<u64> {
     let now = now_millis();
     let mut stitched = 0;
-    for chunk in refs.chunks(STITCH_CHUNK) {
-        let mut sql = Sql::new(
-            "SELECT id, entity_ref, uid, generation, orphan, etag FROM entities WHERE entity_ref IN ",
-        );
-        sql.bind_list(chunk.iter().map(String::as_str));
-        let mut rows = Vec::with_capacity(chunk.len());
-        for row in sql.fetch_all(conn).await? {
-            rows.push(StitchRow {
-                id: get(&row, 0)?,
-                entity_ref: get(&row, 1)?,
-                uid: get(&row, 2)?,
-                generation: get(&row, 3)?,
-                orphan: get::<i64>(&row, 4)? != 0,
-                etag: get(&row, 5)?,
-            });
+    let mut computing: Option<tokio::task::JoinHandle<StoreResult<StitchOutput>>> = None;
+    for chunk in ids.chunks(STITCH_CHUNK) {
+        let input = read_stitch_input(conn, chunk).await?;
+        let previous = computing.take();
+        computing = Some(tokio::task::spawn_blocking(move || {
+            compute_stitch(input, search_rows_of)
+        }));
+        if let Some(previous) = previous {
+            stitched += write_stitch_output(conn, backend, joined(previous).await?, now).await?;
         }
-        if rows.is_empty() {
-            continue;
-        }
+    }
+    if let Some(last) = computing {
+        stitched += write_stitch_output(conn, backend, joined(last).await?, now).await?;
+    }
+    Ok(stitched)
+}
 
-        // Entities not in memory (neighbours of the snapshot) are read back.
-        let mut loaded: HashMap<String, (Entity, Vec<Diagnostic>)> = HashMap::new();
-        let missing: Vec<&str> = rows
-            .iter()
-            .map(|r| r.entity_ref.as_str())
-            .filter(|r| !in_memory.contains_key(*r))
+async fn joined<T>(handle: tokio::task::JoinHandle<StoreResult<T>>) -> StoreResult<T> {
+    handle
+        .await
+        .map_err(|e| StoreError::Database(format!("stitching stopped: {e}")))?
+}
+
+async fn read_stitch_input(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<StitchInput> {
+    let mut sql = Sql::new(
+        "SELECT id, entity_ref, uid, generation, orphan, etag, processed, warnings \
+         FROM entities WHERE id IN ",
+    );
+    sql.bind_list(ids.iter().copied());
+    let mut rows = Vec::with_capacity(ids.len());
+    for row in sql.fetch_all(conn).await? {
+        rows.push(StitchRow {
+            id: get(&row, 0)?,
+            entity_ref: get(&row, 1)?,
+            uid: get(&row, 2)?,
+            generation: get(&row, 3)?,
+            orphan: get::<i64>(&row, 4)? != 0,
+            etag: get(&row, 5)?,
+            processed: get(&row, 6)?,
+            warnings: get(&row, 7)?,
+        });
+    }
+    let mut input = StitchInput {
+        rows,
+        relations: HashMap::new(),
+        pinned: HashMap::new(),
+    };
+    if input.rows.is_empty() {
+        return Ok(input);
+    }
+    let mut sql =
+        Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
+    sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()));
+    for row in sql.fetch_all(conn).await? {
+        input
+            .relations
+            .entry(get(&row, 0)?)
+            .or_default()
+            .push((get(&row, 1)?, get(&row, 2)?));
+    }
+    let mut sql =
+        Sql::new("SELECT entity_ref, diagnostic FROM processing_errors WHERE entity_ref IN ");
+    sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()))
+        .push(" ORDER BY id");
+    for row in sql.fetch_all(conn).await? {
+        input
+            .pinned
+            .entry(get(&row, 0)?)
+            .or_default()
+            .push(get(&row, 1)?);
+    }
+    Ok(input)
+}
+
+fn compute_stitch(mut input: StitchInput, search_rows_of: SearchRows) -> StoreResult<StitchOutput> {
+    let mut finals = Vec::new();
+    let mut changes = Vec::new();
+    let mut had_search = Vec::new();
+    let mut search: Vec<(i64, String, Option<String>, Option<String>)> = Vec::new();
+    for row in input.rows {
+        let mut entity = serde_json::from_str::<serde_json::Value>(&row.processed)
+            .ok()
+            .and_then(Entity::from_value)
+            .ok_or_else(|| {
+                StoreError::Database(format!("stored entity {} is not an object", row.entity_ref))
+            })?;
+        let mut diagnostics = row
+            .warnings
+            .and_then(|w| serde_json::from_str::<Vec<Diagnostic>>(&w).ok())
+            .unwrap_or_default();
+        for error in input.pinned.remove(&row.entity_ref).unwrap_or_default() {
+            if let Ok(diagnostic) = serde_json::from_str::<Diagnostic>(&error) {
+                diagnostics.push(diagnostic);
+            }
+        }
+        let relations: Vec<Relation> = input
+            .relations
+            .remove(&row.entity_ref)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(relation_type, target)| {
+                let target_ref = EntityRef::parse_full(&target).ok()?;
+                Some(Relation {
+                    relation_type,
+                    target_ref,
+                })
+            })
             .collect();
-        if !missing.is_empty() {
-            let mut sql = Sql::new(
-                "SELECT entity_ref, processed, warnings FROM entities WHERE entity_ref IN ",
-            );
-            sql.bind_list(missing.iter().copied());
-            for row in sql.fetch_all(conn).await? {
-                let entity_ref: String = get(&row, 0)?;
-                let processed: String = get(&row, 1)?;
-                let warnings: Option<String> = get(&row, 2)?;
-                let entity = serde_json::from_str::<serde_json::Value>(&processed)
-                    .ok()
-                    .and_then(Entity::from_value)
-                    .ok_or_else(|| {
-                        StoreError::Database(format!("stored entity {entity_ref} is not an object"))
-                    })?;
-                let warnings = warnings
-                    .and_then(|w| serde_json::from_str::<Vec<Diagnostic>>(&w).ok())
-                    .unwrap_or_default();
-                loaded.insert(entity_ref, (entity, warnings));
-            }
+        let generation = u64::try_from(row.generation).unwrap_or(1);
+        if row.orphan {
+            entity.set_annotation(annotation::ORPHAN, "true");
         }
-
-        let present: Vec<&str> = rows.iter().map(|r| r.entity_ref.as_str()).collect();
-        let mut relations: HashMap<String, Vec<Relation>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
-        sql.bind_list(present.iter().copied());
-        for row in sql.fetch_all(conn).await? {
-            let target: String = get(&row, 2)?;
-            let Ok(target_ref) = EntityRef::parse_full(&target) else {
-                continue;
-            };
-            relations.entry(get(&row, 0)?).or_default().push(Relation {
-                relation_type: get(&row, 1)?,
-                target_ref,
-            });
+        let final_entity = stitch(&entity, &row.uid, generation, relations, &diagnostics);
+        let etag = final_entity["metadata"]["etag"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let changed = row.etag.as_deref() != Some(etag.as_str());
+        match search_rows_of {
+            SearchRows::WhenChanged if !changed => continue,
+            SearchRows::WhenChanged if row.etag.is_some() => had_search.push(row.id),
+            _ => {}
         }
-        let mut pinned: HashMap<String, Vec<Diagnostic>> = HashMap::new();
-        let mut sql =
-            Sql::new("SELECT entity_ref, diagnostic FROM processing_errors WHERE entity_ref IN ");
-        sql.bind_list(present.iter().copied()).push(" ORDER BY id");
-        for row in sql.fetch_all(conn).await? {
-            let diagnostic: String = get(&row, 1)?;
-            let Ok(diagnostic) = serde_json::from_str::<Diagnostic>(&diagnostic) else {
-                continue;
-            };
-            pinned.entry(get(&row, 0)?).or_default().push(diagnostic);
+        for search_row in search_rows(&final_entity) {
+            let original = search_row
+                .original_value
+                .filter(|o| Some(o) != search_row.value.as_ref());
+            search.push((row.id, search_row.key, search_row.value, original));
         }
-
-        let mut finals: Vec<(i64, String, String)> = Vec::new();
-        let mut changes: Vec<(&str, String)> = Vec::new();
-        let mut search: Vec<(i64, String, Option<String>, Option<String>)> = Vec::new();
-        let mut had_search: Vec<i64> = Vec::new();
-        for row in &rows {
-            let (entity, warnings) = match in_memory.get(&row.entity_ref) {
-                Some((entity, warnings)) => (*entity, *warnings),
-                None => match loaded.get(&row.entity_ref) {
-                    Some((entity, warnings)) => (entity, warnings.as_slice()),
-                    None => continue,
-                },
-            };
-            let mut diagnostics: Vec<Diagnostic> = warnings.to_vec();
-            if let Some(errors) = pinned.remove(&row.entity_ref) {
-                diagnostics.extend(errors);
-            }
-            let relations = relations.remove(&row.entity_ref).unwrap_or_default();
-            let generation = u64::try_from(row.generation).unwrap_or(1);
-            let final_entity = if row.orphan {
-                let mut orphan = entity.clone();
-                orphan.set_annotation(annotation::ORPHAN, "true");
-                stitch(&orphan, &row.uid, generation, relations, &diagnostics)
-            } else {
-                stitch(entity, &row.uid, generation, relations, &diagnostics)
-            };
-            let etag = final_entity["metadata"]["etag"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if row.etag.as_deref() == Some(etag.as_str()) {
-                continue;
-            }
-            if row.etag.is_some() {
-                had_search.push(row.id);
-            }
-            for search_row in search_rows(&final_entity) {
-                let original = search_row
-                    .original_value
-                    .filter(|o| Some(o) != search_row.value.as_ref());
-                search.push((row.id, search_row.key, search_row.value, original));
-            }
+        if changed {
             let text = serde_json::to_string(&final_entity)
                 .map_err(|e| StoreError::Invalid(format!("entity {}: {e}", row.entity_ref)))?;
             finals.push((row.id, text, etag.clone()));
-            changes.push((row.entity_ref.as_str(), etag));
+            changes.push((row.entity_ref, etag));
         }
-        if finals.is_empty() {
-            continue;
-        }
-        stitched += finals.len() as u64;
-        insert_rows(
-            conn,
-            backend,
-            "UPDATE entities SET final_json = v.column2, etag = v.column3 FROM (",
-            ") AS v WHERE entities.id = v.column1",
-            3,
-            &finals,
-            |sql, (id, text, etag)| {
-                sql.bind(*id)
-                    .push(", ")
-                    .bind(text.as_str())
-                    .push(", ")
-                    .bind(etag.as_str());
-            },
-        )
-        .await?;
-        for chunk in had_search.chunks(IN_CHUNK) {
-            let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
-            sql.bind_list(chunk.iter().copied());
-            sql.execute(conn).await?;
-        }
-        insert_json(
-            conn,
-            backend,
-            "search",
-            &[
-                ("entity_id", "bigint"),
-                ("key", "text"),
-                ("value", "text"),
-                ("original_value", "text"),
-            ],
-            "",
-            &search,
-        )
-        .await?;
-        append_changes(
-            conn,
-            backend,
-            &changes
-                .iter()
-                .map(|(r, e)| (*r, Some(e.as_str())))
-                .collect::<Vec<_>>(),
-            now,
-        )
-        .await?;
     }
-    Ok(stitched)
+    Ok(StitchOutput {
+        finals,
+        changes,
+        had_search,
+        search: JsonRows::encode("search", &search)?,
+    })
+}
+
+/// Writes a chunk's stitch; returns how many final forms changed.
+async fn write_stitch_output(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    output: StitchOutput,
+    now: i64,
+) -> StoreResult<u64> {
+    insert_rows(
+        conn,
+        backend,
+        "UPDATE entities SET final_json = v.column2, etag = v.column3 FROM (",
+        ") AS v WHERE entities.id = v.column1",
+        3,
+        &output.finals,
+        |sql, (id, text, etag)| {
+            sql.bind(*id)
+                .push(", ")
+                .bind(text.as_str())
+                .push(", ")
+                .bind(etag.as_str());
+        },
+    )
+    .await?;
+    for chunk in output.had_search.chunks(IN_CHUNK) {
+        let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
+        sql.bind_list(chunk.iter().copied());
+        sql.execute(conn).await?;
+    }
+    insert_json_rows(
+        conn,
+        backend,
+        "search",
+        &[
+            ("entity_id", "bigint"),
+            ("key", "text"),
+            ("value", "text"),
+            ("original_value", "text"),
+        ],
+        "",
+        output.search,
+    )
+    .await?;
+    let changes: Vec<(&str, Option<&str>)> = output
+        .changes
+        .iter()
+        .map(|(r, e)| (r.as_str(), Some(e.as_str())))
+        .collect();
+    append_changes(conn, backend, &changes, now).await?;
+    Ok(output.finals.len() as u64)
 }
 
 /// Appends change events: `Some(etag)` for a written final form, `None` for a removal.

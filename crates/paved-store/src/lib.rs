@@ -91,6 +91,17 @@ pub trait CatalogStore: Send + Sync + 'static {
         snapshot: LocationSnapshot,
     ) -> StoreResult<ApplyOutcome>;
 
+    /// The same as [`apply_location_snapshot`](Self::apply_location_snapshot) for a reading
+    /// that arrives in parts while it is being read, so memory holds only a few parts and
+    /// reading overlaps writing. Still one transaction, begun when the first part arrives
+    /// and committed after [`SnapshotPart::End`]; if `parts` closes before the end, nothing
+    /// is stored and the result is `Invalid`.
+    async fn apply_location_parts(
+        &self,
+        location_id: &LocationId,
+        parts: tokio::sync::mpsc::Receiver<SnapshotPart>,
+    ) -> StoreResult<ApplyOutcome>;
+
     // ---- reads ------------------------------------------------------------------------
 
     /// The final (stitched) entity as JSON text.

@@ -196,6 +196,23 @@ where
         .map_err(|e| StoreError::Database(format!("reading column {index}: {e}")))
 }
 
+/// Rows encoded for [`insert_json`], one JSON array of arrays per statement: encoding may run
+/// on another thread than the insert.
+pub(crate) struct JsonRows(Vec<String>);
+
+impl JsonRows {
+    pub(crate) fn encode<R: serde::Serialize>(table: &str, rows: &[R]) -> Result<Self, StoreError> {
+        const ROWS_PER_STATEMENT: usize = 20_000;
+        rows.chunks(ROWS_PER_STATEMENT)
+            .map(|chunk| {
+                serde_json::to_string(chunk)
+                    .map_err(|e| StoreError::Invalid(format!("encoding rows for {table}: {e}")))
+            })
+            .collect::<Result<Vec<String>, StoreError>>()
+            .map(JsonRows)
+    }
+}
+
 /// Inserts many small rows with one bound parameter per statement: the rows travel as one
 /// JSON array of arrays, unpacked by the database (`json_each` on SQLite,
 /// `json_array_elements` on PostgreSQL). Binding millions of values one by one costs more
@@ -209,7 +226,19 @@ pub(crate) async fn insert_json<R: serde::Serialize>(
     tail: &str,
     rows: &[R],
 ) -> Result<Vec<AnyRow>, StoreError> {
-    const ROWS_PER_STATEMENT: usize = 20_000;
+    let rows = JsonRows::encode(table, rows)?;
+    insert_json_rows(conn, backend, table, columns, tail, rows).await
+}
+
+/// [`insert_json`] of rows encoded beforehand.
+pub(crate) async fn insert_json_rows(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &str,
+    columns: &[(&str, &str)],
+    tail: &str,
+    rows: JsonRows,
+) -> Result<Vec<AnyRow>, StoreError> {
     let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
     let mut head = format!("INSERT INTO {table} ({}) SELECT ", names.join(", "));
     for (i, (_, pg_type)) in columns.iter().enumerate() {
@@ -231,9 +260,7 @@ pub(crate) async fn insert_json<R: serde::Serialize>(
         Backend::Postgres => "::json) AS j WHERE true",
     };
     let mut returned = Vec::new();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let json = serde_json::to_string(chunk)
-            .map_err(|e| StoreError::Invalid(format!("encoding rows for {table}: {e}")))?;
+    for json in rows.0 {
         let mut sql = Sql::new(&head);
         sql.bind(json).push(close).push(tail);
         returned.extend(sql.fetch_all(conn).await?);

@@ -27,7 +27,12 @@ pub(crate) struct SqlStore {
     /// Writes. On SQLite a single connection: SQLite has one writer at a time anyway, and
     /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
     writer: AnyPool,
+    /// The checkpoint running after a large apply (SQLite), awaited at close.
+    checkpoint: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
+
+/// An apply that stitched more entities than this is checkpointed in the background.
+const LARGE_APPLY: u64 = 1000;
 
 pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
@@ -55,6 +60,7 @@ impl SqlStore {
                 backend: Backend::Postgres,
                 reader: pool.clone(),
                 writer: pool,
+                checkpoint: std::sync::Mutex::new(None),
             }
         } else {
             return Err(StoreError::Invalid(format!(
@@ -100,6 +106,7 @@ impl SqlStore {
             backend: Backend::Sqlite,
             reader,
             writer,
+            checkpoint: std::sync::Mutex::new(None),
         })
     }
 
@@ -137,14 +144,17 @@ async fn sqlite_pragmas(
     conn.execute("PRAGMA synchronous = NORMAL").await?;
     conn.execute("PRAGMA foreign_keys = ON").await?;
     conn.execute("PRAGMA busy_timeout = 10000").await?;
-    conn.execute("PRAGMA temp_store = MEMORY").await?;
     if writer {
+        // Temporary data of the writer (the sort that builds an index after a large
+        // ingestion) goes to a file, so its size is not resident memory.
+        conn.execute("PRAGMA temp_store = FILE").await?;
         // A bigger page cache for the writer: bulk ingestion touches many index pages.
         conn.execute("PRAGMA cache_size = -65536").await?;
         // After a big ingestion the WAL is checkpointed and cut back to 64 MiB, so the next
         // start does not replay (and the disk does not keep) a gigabyte of log.
         conn.execute("PRAGMA journal_size_limit = 67108864").await?;
     } else {
+        conn.execute("PRAGMA temp_store = MEMORY").await?;
         conn.execute("PRAGMA cache_size = -16384").await?;
     }
     Ok(())
@@ -237,7 +247,7 @@ impl SqlStore {
             sql.bind(location_id.as_str());
             deleted += sql.execute(conn).await?;
         }
-        apply::stitch_refs(conn, self.backend, restitch, &Default::default()).await?;
+        apply::stitch_refs(conn, self.backend, restitch).await?;
         Ok(deleted)
     }
 }
@@ -411,6 +421,14 @@ impl CatalogStore for SqlStore {
     }
 
     async fn close(&self) {
+        let checkpoint = self
+            .checkpoint
+            .lock()
+            .map(|mut slot| slot.take())
+            .unwrap_or(None);
+        if let Some(checkpoint) = checkpoint {
+            let _ = checkpoint.await;
+        }
         if self.backend == Backend::Sqlite
             && let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").await
         {
@@ -425,15 +443,46 @@ impl CatalogStore for SqlStore {
         snapshot: LocationSnapshot,
     ) -> StoreResult<ApplyOutcome> {
         let mut tx = self.begin_write().await?;
-        let outcome = apply::apply_snapshot(&mut tx, self.backend, snapshot).await?;
-        tx.commit().await.map_err(db_error)?;
-        if self.backend == Backend::Sqlite && outcome.stitched > 1000 {
-            // Fold a big ingestion's log into the database now (without waiting for readers),
-            // rather than leaving a large WAL for the next start to replay.
-            if let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-                tracing::debug!(error = %e, "checkpoint after a large apply failed");
+        let mut apply =
+            apply::SnapshotApply::begin(&mut tx, self.backend, &snapshot.location_id).await?;
+        apply.add_entities(&mut tx, &snapshot.entities).await?;
+        let end = SnapshotEnd {
+            complete: snapshot.complete,
+            failed_files: snapshot.failed_files,
+            retained: snapshot.retained,
+            errors: snapshot.errors,
+            only_file: None,
+        };
+        let outcome = apply.finish(&mut tx, end).await?;
+        self.commit_apply(tx, &outcome).await?;
+        Ok(outcome)
+    }
+
+    async fn apply_location_parts(
+        &self,
+        location_id: &LocationId,
+        mut parts: tokio::sync::mpsc::Receiver<SnapshotPart>,
+    ) -> StoreResult<ApplyOutcome> {
+        let ended_early = || {
+            StoreError::Invalid(format!(
+                "the reading of location {location_id} ended before its end; nothing was stored"
+            ))
+        };
+        // The write transaction starts with the first part, so a slow start of the reading
+        // (a git clone) does not hold the writer.
+        let mut part = parts.recv().await.ok_or_else(ended_early)?;
+        let mut tx = self.begin_write().await?;
+        let mut apply = apply::SnapshotApply::begin(&mut tx, self.backend, location_id).await?;
+        let outcome = loop {
+            match part {
+                SnapshotPart::Entities(entities) => {
+                    apply.add_entities(&mut tx, &entities).await?;
+                }
+                SnapshotPart::End(end) => break apply.finish(&mut tx, end).await?,
             }
-        }
+            part = parts.recv().await.ok_or_else(ended_early)?;
+        };
+        self.commit_apply(tx, &outcome).await?;
         Ok(outcome)
     }
 
@@ -539,7 +588,7 @@ impl CatalogStore for SqlStore {
         };
         let id: i64 = get(&row, 0)?;
         let neighbours = remove_entities(&mut tx, self.backend, &[id]).await?;
-        apply::stitch_refs(&mut tx, self.backend, neighbours, &Default::default()).await?;
+        apply::stitch_refs(&mut tx, self.backend, neighbours).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(true)
     }
@@ -616,6 +665,47 @@ impl CatalogStore for SqlStore {
 }
 
 impl SqlStore {
+    /// Commits an apply. A large one on SQLite leaves the whole ingestion in the write-ahead
+    /// log: instead of folding it into the database inside the commit (SQLite's automatic
+    /// checkpoint, seconds for 100k entities, holding the only writer), a reader connection
+    /// does it in the background, so the next write and the next start need not wait or
+    /// replay it.
+    async fn commit_apply(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        outcome: &ApplyOutcome,
+    ) -> StoreResult<()> {
+        let large = self.backend == Backend::Sqlite && outcome.stitched > LARGE_APPLY;
+        if large {
+            tx.execute("PRAGMA wal_autocheckpoint = 0")
+                .await
+                .map_err(db_error)?;
+        }
+        let committed = tx.commit().await.map_err(db_error);
+        if large {
+            if let Err(e) = self
+                .writer
+                .execute("PRAGMA wal_autocheckpoint = 1000")
+                .await
+            {
+                tracing::warn!(error = %e, "cannot restore automatic checkpoints");
+            }
+            if committed.is_ok() {
+                let reader = self.reader.clone();
+                let handle = tokio::spawn(async move {
+                    if let Err(e) = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                        tracing::debug!(error = %e, "checkpoint after a large apply failed");
+                    }
+                });
+                // An earlier one still running finishes on its own; close awaits the last.
+                if let Ok(mut slot) = self.checkpoint.lock() {
+                    *slot = Some(handle);
+                }
+            }
+        }
+        committed
+    }
+
     async fn change_events(&self, sql: Sql) -> StoreResult<Vec<ChangeEvent>> {
         let mut conn = self.read().await?;
         let mut events = Vec::new();

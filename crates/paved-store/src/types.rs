@@ -97,6 +97,31 @@ pub struct LocationSnapshot {
     pub errors: Vec<ProcessingError>,
 }
 
+/// One part of a location's reading as it streams to
+/// [`CatalogStore::apply_location_parts`](crate::CatalogStore::apply_location_parts): entities
+/// in reading order, then the end. The rules are those of [`LocationSnapshot`]; a reading
+/// streamed in parts never has to be held in memory whole.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SnapshotPart {
+    Entities(Vec<SnapshotEntity>),
+    /// The last part. A stream that stops without it is abandoned: nothing is stored.
+    End(SnapshotEnd),
+}
+
+/// What is known only once a location has been read to the end (see [`LocationSnapshot`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SnapshotEnd {
+    pub complete: bool,
+    pub failed_files: Vec<String>,
+    pub retained: Vec<EntityRef>,
+    pub errors: Vec<ProcessingError>,
+    /// `Some(file)` when the reading covered only this one file of the location (a refresh of
+    /// the entities it defines): then only entities of this location read from that file can
+    /// become orphans, only the location's errors about that file are replaced, and the
+    /// location's last refresh time stays as it was.
+    pub only_file: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyOutcome {
     pub added: u64,

@@ -510,6 +510,400 @@ async fn vanished_entities_become_orphans_unless_the_reading_was_partial() {
     .await;
 }
 
+/// Sends `parts` to the store one at a time, as a reading in progress does.
+async fn apply_parts(
+    store: &Store,
+    location: &StoredLocation,
+    parts: Vec<SnapshotPart>,
+) -> StoreResult<ApplyOutcome> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let sending = async move {
+        for part in parts {
+            if sender.send(part).await.is_err() {
+                break;
+            }
+        }
+    };
+    let ((), outcome) = tokio::join!(sending, store.apply_location_parts(&location.id, receiver));
+    outcome
+}
+
+fn complete_end() -> SnapshotPart {
+    SnapshotPart::End(SnapshotEnd {
+        complete: true,
+        ..SnapshotEnd::default()
+    })
+}
+
+#[tokio::test]
+async fn a_reading_streamed_in_parts_is_applied_as_one_snapshot() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/s.yaml").await;
+        // The group comes in a later part than the components whose relations point at it,
+        // and a second `a` in that part is a conflict.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![
+                    component("a", "t", "/one.yaml"),
+                    component("b", "t", "/one.yaml"),
+                ]),
+                SnapshotPart::Entities(vec![
+                    group("t", "/two.yaml"),
+                    component("a", "other", "/two.yaml"),
+                ]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (outcome.added, outcome.conflicts, outcome.stitched),
+            (3, 1, 3)
+        );
+        let a = must_get(&store, "component:default/a").await;
+        assert_eq!(relations_of(&a), ["ownedBy group:default/t"]);
+        let t = must_get(&store, "group:default/t").await;
+        assert_eq!(
+            relations_of(&t),
+            ["ownerOf component:default/a", "ownerOf component:default/b"]
+        );
+        let errors: Vec<String> = store
+            .processing_errors()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.diagnostic.message)
+            .collect();
+        assert_eq!(
+            errors,
+            ["entity component:default/a is defined more than once in this location"]
+        );
+        let last = store.recent_changes(1).await.unwrap()[0].sequence;
+
+        // The same reading again, in other parts: nothing changes, no event, same etags.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![component("a", "t", "/one.yaml")]),
+                SnapshotPart::Entities(vec![component("b", "t", "/one.yaml")]),
+                SnapshotPart::Entities(vec![group("t", "/two.yaml")]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((outcome.unchanged, outcome.stitched), (3, 0));
+        assert!(store.changes_since(last, 100).await.unwrap().is_empty());
+        assert_eq!(must_get(&store, "component:default/a").await, a);
+
+        // What is absent from every part becomes an orphan; the rest is untouched.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![]),
+                SnapshotPart::Entities(vec![component("b", "t", "/one.yaml")]),
+                SnapshotPart::Entities(vec![group("t", "/two.yaml")]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((outcome.orphaned, outcome.unchanged), (1, 2));
+        let orphaned = must_get(&store, "component:default/a").await;
+        assert_eq!(
+            orphaned["metadata"]["annotations"]["backstage.io/orphan"],
+            "true"
+        );
+        let events = store.changes_since(last, 100).await.unwrap();
+        let refs: Vec<String> = events.iter().map(|e| e.entity_ref.to_string()).collect();
+        assert_eq!(refs, ["component:default/a"]);
+        assert!(
+            must_get(&store, "component:default/b").await["metadata"]
+                .get("annotations")
+                .and_then(|a| a.get("backstage.io/orphan"))
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reading_of_one_file_touches_only_that_file() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/files.yaml").await;
+        let file_error = |file: &str, message: &str| ProcessingError {
+            entity_ref: None,
+            diagnostic: Diagnostic::error(message).with_file(file),
+        };
+        let mut all = snap(
+            &loc,
+            vec![
+                component("a1", "t", "/a.yaml"),
+                component("a2", "t", "/a.yaml"),
+                component("b1", "t", "/b.yaml"),
+            ],
+        );
+        all.errors = vec![file_error("/a.yaml", "old a"), file_error("/b.yaml", "b")];
+        store.apply_location_snapshot(all).await.unwrap();
+        let refreshed_at = store
+            .get_location(&loc.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .refreshed_at;
+
+        // /a.yaml alone, without a2 and with a new error: a2 is orphaned, b1 is not though
+        // it is absent, and only /a.yaml's error is replaced.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![component("a1", "t", "/a.yaml")]),
+                SnapshotPart::End(SnapshotEnd {
+                    complete: true,
+                    errors: vec![file_error("/a.yaml", "new a")],
+                    only_file: Some("/a.yaml".into()),
+                    ..SnapshotEnd::default()
+                }),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!((outcome.orphaned, outcome.unchanged), (1, 1));
+        let orphan = |entity: Value| {
+            entity["metadata"]["annotations"]
+                .get("backstage.io/orphan")
+                .cloned()
+        };
+        assert_eq!(
+            orphan(must_get(&store, "component:default/a2").await),
+            Some(json!("true"))
+        );
+        assert_eq!(orphan(must_get(&store, "component:default/b1").await), None);
+        let mut messages: Vec<String> = store
+            .processing_errors()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.diagnostic.message)
+            .collect();
+        messages.sort();
+        assert_eq!(messages, ["b", "new a"]);
+        assert_eq!(
+            store
+                .get_location(&loc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .refreshed_at,
+            refreshed_at,
+            "a reading of one file is not a refresh of the location"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reading_that_stops_before_its_end_stores_nothing() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/stop.yaml").await;
+        let error = apply_parts(
+            &store,
+            &loc,
+            vec![SnapshotPart::Entities(vec![component(
+                "x",
+                "t",
+                "/stop.yaml",
+            )])],
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");
+        assert_eq!(get(&store, "component:default/x").await, None);
+        assert!(store.changes_since(0, 10).await.unwrap().is_empty());
+        assert_eq!(
+            store
+                .get_location(&loc.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .refreshed_at,
+            None
+        );
+
+        // Nothing was left open: the next reading is stored.
+        let outcome = apply_parts(
+            &store,
+            &loc,
+            vec![
+                SnapshotPart::Entities(vec![component("x", "t", "/stop.yaml")]),
+                complete_end(),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcome.added, 1);
+        assert!(get(&store, "component:default/x").await.is_some());
+    })
+    .await;
+}
+
+/// Enough entities for the store's bulk path (indexes built once after the writes, on
+/// SQLite): 6000 components owned by ten groups, each depending on the next; `described`
+/// components (by index) carry a description.
+fn large_catalog(described: impl Fn(usize) -> bool) -> Vec<SnapshotEntity> {
+    const COMPONENTS: usize = 6000;
+    let mut entities: Vec<SnapshotEntity> = (0..10)
+        .map(|g| group(&format!("g{g}"), "/large.yaml"))
+        .collect();
+    for i in 0..COMPONENTS {
+        let me = format!("component:default/c{i}");
+        let owner = format!("group:default/g{}", i % 10);
+        let next = format!("component:default/c{}", (i + 1) % COMPONENTS);
+        let mut spec = json!({"type": "service", "lifecycle": "production",
+            "owner": format!("g{}", i % 10), "dependsOn": [next.clone()]});
+        let mut metadata = json!({});
+        if described(i) {
+            metadata = json!({"description": format!("component {i}")});
+            spec["lifecycle"] = json!("experimental");
+        }
+        entities.push(ent(
+            "Component",
+            &format!("c{i}"),
+            &format!("/large-{}.yaml", i / 1000),
+            json!({"metadata": metadata, "spec": spec}),
+            vec![
+                rel(&me, "ownedBy", &owner),
+                rel(&owner, "ownerOf", &me),
+                rel(&me, "dependsOn", &next),
+                rel(&next, "dependencyOf", &me),
+            ],
+        ));
+    }
+    entities
+}
+
+/// Applies `entities` in parts of 1000 and checks the whole catalog through the read API.
+async fn apply_and_check_large(
+    store: &Store,
+    loc: &StoredLocation,
+    entities: Vec<SnapshotEntity>,
+    experimental: u64,
+) -> ApplyOutcome {
+    let mut parts: Vec<SnapshotPart> = entities
+        .chunks(1000)
+        .map(|chunk| SnapshotPart::Entities(chunk.to_vec()))
+        .collect();
+    parts.push(complete_end());
+    let outcome = apply_parts(store, loc, parts).await.unwrap();
+
+    let counts = store.count_by_kind().await.unwrap();
+    assert_eq!(counts.get("component"), Some(&6000));
+    assert_eq!(counts.get("group"), Some(&10));
+    let page = store
+        .query_entities(&EntityQuery {
+            filter: Some(filter(&[&[
+                ("kind", Some(&["component"])),
+                ("spec.owner", Some(&["g3"])),
+            ]])),
+            limit: Some(5),
+            ..EntityQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        page.total_items, 600,
+        "one field index row per entity and key"
+    );
+    let facets = store
+        .facets(&["spec.lifecycle".to_string()], None)
+        .await
+        .unwrap();
+    let expected: Vec<FacetCount> = [
+        ("experimental", experimental),
+        ("production", 6000 - experimental),
+    ]
+    .into_iter()
+    .filter(|(_, count)| *count > 0)
+    .map(|(value, count)| FacetCount {
+        value: value.into(),
+        count,
+    })
+    .collect();
+    assert_eq!(facets["spec.lifecycle"], expected);
+    let g3 = must_get(store, "group:default/g3").await;
+    assert_eq!(relations_of(&g3).len(), 600);
+    let c42 = must_get(store, "component:default/c42").await;
+    assert_eq!(
+        relations_of(&c42),
+        [
+            "dependencyOf component:default/c41",
+            "dependsOn component:default/c43",
+            "ownedBy group:default/g2",
+        ]
+    );
+    outcome
+}
+
+#[tokio::test]
+async fn large_applies_give_the_same_catalog_as_small_ones() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/large.yaml").await;
+        let outcome = apply_and_check_large(&store, &loc, large_catalog(|_| false), 0).await;
+        assert_eq!((outcome.added, outcome.stitched), (6010, 6010));
+        let last = store.recent_changes(1).await.unwrap()[0].sequence;
+
+        // Every component changes: their field index rows are replaced, not added to.
+        let outcome = apply_and_check_large(&store, &loc, large_catalog(|_| true), 6000).await;
+        assert_eq!((outcome.updated, outcome.unchanged), (6000, 10));
+        assert_eq!(store.changes_since(last, 10_000).await.unwrap().len(), 6000);
+        let last = store.recent_changes(1).await.unwrap()[0].sequence;
+
+        // A few change: the same result row by row.
+        let outcome = apply_and_check_large(&store, &loc, large_catalog(|i| i >= 10), 5990).await;
+        assert_eq!((outcome.updated, outcome.unchanged), (10, 6000));
+        assert_eq!(store.changes_since(last, 10_000).await.unwrap().len(), 10);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_large_sqlite_apply_builds_the_indexes_it_dropped_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
+    let indexes = || async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.expect("sqlite");
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name IN ('search', 'relations') AND sql IS NOT NULL ORDER BY name",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("indexes");
+        pool.close().await;
+        rows.into_iter().map(|(name,)| name).collect::<Vec<_>>()
+    };
+    let store = connect(&url).await.expect("sqlite store");
+    let before = indexes().await;
+    assert_eq!(
+        before,
+        [
+            "relations_originator",
+            "relations_source",
+            "search_entity_key",
+            "search_key_value_entity"
+        ]
+    );
+    let loc = location(&store, "/large.yaml").await;
+    apply_and_check_large(&store, &loc, large_catalog(|_| false), 0).await;
+    assert_eq!(indexes().await, before);
+}
+
 #[tokio::test]
 async fn a_retained_entity_keeps_its_previous_version_with_the_new_error() {
     on_each_backend(|store| async move {
