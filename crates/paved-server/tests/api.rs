@@ -1041,18 +1041,18 @@ async fn portal_forms_refuse_other_sites_and_register_with_a_preview() {
         "{}",
         preview.text()
     );
-    assert!(
+    let newcomer_stored = || async {
         app.catalog
             .entity_by_ref(&paved_model::EntityRef::new(
                 "component",
                 "default",
-                "newcomer"
+                "newcomer",
             ))
             .await
             .unwrap()
-            .is_none(),
-        "a preview stores nothing"
-    );
+            .is_some()
+    };
+    assert!(!newcomer_stored().await, "a preview stores nothing");
     let body = format!("target={}&action=import", file.display());
     let imported = app
         .send(form(Method::POST, "/catalog-import", &body, &[]))
@@ -1062,17 +1062,7 @@ async fn portal_forms_refuse_other_sites_and_register_with_a_preview() {
         "{}",
         imported.text()
     );
-    assert!(
-        app.catalog
-            .entity_by_ref(&paved_model::EntityRef::new(
-                "component",
-                "default",
-                "newcomer"
-            ))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(newcomer_stored().await);
 
     // Outside the allowed roots: refused with the reason, nothing stored.
     let outside = app
