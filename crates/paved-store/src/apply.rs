@@ -2,8 +2,9 @@
 //! the entities whose final form may have changed. Everything runs on the caller's write
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
-use crate::sql::{Backend, JsonRows, Sql, get, insert_json, insert_json_rows, insert_rows};
-use crate::store::{IN_CHUNK, now_millis};
+use crate::sql::{Backend, EncodedRows, Sql, get, insert_many, insert_rows};
+use crate::sql::IN_CHUNK;
+use crate::store::now_millis;
 use crate::*;
 use paved_model::entity::{annotation, content_hash, stitch};
 use paved_model::search::search_rows;
@@ -480,12 +481,27 @@ async fn defer_indexes(
     Ok(statements)
 }
 
+/// Creates indexes dropped by [`defer_indexes`]. SQLite sorts the rows of a new index in a
+/// buffer as large as the page cache; a small cache meanwhile keeps that sort's memory
+/// small (it spills to a temporary file) at no cost in time.
 async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> StoreResult<()> {
+    if statements.is_empty() {
+        return Ok(());
+    }
+    Sql::new(&format!("PRAGMA cache_size = -{INDEX_BUILD_CACHE_KIB}"))
+        .execute(conn)
+        .await?;
     for statement in statements {
         Sql::new(&statement).execute(conn).await?;
     }
+    Sql::new(&format!("PRAGMA cache_size = -{}", crate::store::WRITER_CACHE_KIB))
+        .execute(conn)
+        .await?;
     Ok(())
 }
+
+/// The writer's page cache while it builds indexes, in KiB.
+const INDEX_BUILD_CACHE_KIB: u32 = 16 * 1024;
 
 /// The ids of the entities named (names without an entity are left out), ascending: the
 /// order rows were written in, so stitching reads and rewrites them front to back.
@@ -597,7 +613,7 @@ async fn write_entities(
             restitch.insert(source.clone());
         }
     }
-    insert_json(
+    insert_many(
         conn,
         backend,
         "relations",
@@ -607,7 +623,6 @@ async fn write_entities(
             ("type", "text"),
             ("target_ref", "text"),
         ],
-        "",
         &relation_rows,
     )
     .await?;
@@ -644,8 +659,16 @@ struct StitchOutput {
     /// Entities whose previous field index rows go.
     had_search: Vec<i64>,
     /// Their new field index rows.
-    search: JsonRows,
+    search: EncodedRows,
 }
+
+/// The field index's columns, with their PostgreSQL types.
+const SEARCH_COLUMNS: &[(&str, &str)] = &[
+    ("entity_id", "bigint"),
+    ("key", "text"),
+    ("value", "text"),
+    ("original_value", "text"),
+];
 
 /// What stitching does with the field index rows of the entities it stitches.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -691,7 +714,7 @@ async fn stitch_ids(
         let input = read_stitch_input(conn, chunk).await?;
         let previous = computing.take();
         computing = Some(tokio::task::spawn_blocking(move || {
-            compute_stitch(input, search_rows_of)
+            compute_stitch(backend, input, search_rows_of)
         }));
         if let Some(previous) = previous {
             stitched += write_stitch_output(conn, backend, joined(previous).await?, now).await?;
@@ -760,7 +783,11 @@ async fn read_stitch_input(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult
     Ok(input)
 }
 
-fn compute_stitch(mut input: StitchInput, search_rows_of: SearchRows) -> StoreResult<StitchOutput> {
+fn compute_stitch(
+    backend: Backend,
+    mut input: StitchInput,
+    search_rows_of: SearchRows,
+) -> StoreResult<StitchOutput> {
     let mut finals = Vec::new();
     let mut changes = Vec::new();
     let mut had_search = Vec::new();
@@ -826,7 +853,7 @@ fn compute_stitch(mut input: StitchInput, search_rows_of: SearchRows) -> StoreRe
         finals,
         changes,
         had_search,
-        search: JsonRows::encode("search", &search)?,
+        search: EncodedRows::encode(backend, "search", SEARCH_COLUMNS, &search)?,
     })
 }
 
@@ -858,20 +885,7 @@ async fn write_stitch_output(
         sql.bind_list(chunk.iter().copied());
         sql.execute(conn).await?;
     }
-    insert_json_rows(
-        conn,
-        backend,
-        "search",
-        &[
-            ("entity_id", "bigint"),
-            ("key", "text"),
-            ("value", "text"),
-            ("original_value", "text"),
-        ],
-        "",
-        output.search,
-    )
-    .await?;
+    output.search.insert(conn).await?;
     let changes: Vec<(&str, Option<&str>)> = output
         .changes
         .iter()
@@ -892,12 +906,11 @@ pub(crate) async fn append_changes(
         .iter()
         .map(|(entity_ref, etag)| (*entity_ref, *etag, at))
         .collect();
-    insert_json(
+    insert_many(
         conn,
         backend,
         "changes",
         &[("entity_ref", "text"), ("etag", "text"), ("at", "bigint")],
-        "",
         &rows,
     )
     .await?;
