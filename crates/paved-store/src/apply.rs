@@ -2,13 +2,13 @@
 //! the entities whose final form may have changed. Everything runs on the caller's write
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
-use crate::sql::{Backend, EncodedRows, Sql, get, insert_many, insert_rows};
 use crate::sql::IN_CHUNK;
+use crate::sql::{Backend, EncodedRows, Sql, get, insert_many, insert_rows};
 use crate::store::now_millis;
 use crate::*;
-use paved_model::entity::{annotation, content_hash, stitch};
+use paved_model::entity::{annotation, stitch};
 use paved_model::search::search_rows;
-use paved_model::{Diagnostic, EmittedRelation, Entity, Relation};
+use paved_model::{Diagnostic, Entity, Relation};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -50,19 +50,13 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEn
 /// A snapshot entity ready to be written.
 struct EntityRow<'a> {
     entity_ref: &'a str,
-    kind: String,
+    entity: &'a EncodedEntity,
     uid: String,
-    source_file: &'a str,
-    source_line: i64,
     parent_ref: Option<String>,
-    processed: String,
     warnings: Option<String>,
-    hash: String,
-    spec_hash: String,
     generation: i64,
     /// Whether this replaces a row (its old relations must go).
     replaces: Option<i64>,
-    relations: &'a [EmittedRelation],
 }
 
 /// One location's reading being applied, part by part, on the caller's write transaction:
@@ -121,7 +115,7 @@ impl SnapshotApply {
     pub(crate) async fn add_entities(
         &mut self,
         conn: &mut AnyConnection,
-        entities: &[SnapshotEntity],
+        entities: &[EncodedEntity],
     ) -> StoreResult<()> {
         for chunk in entities.chunks(APPLY_CHUNK) {
             self.add_chunk(conn, chunk).await?;
@@ -141,19 +135,19 @@ impl SnapshotApply {
     async fn add_chunk(
         &mut self,
         conn: &mut AnyConnection,
-        entities: &[SnapshotEntity],
+        entities: &[EncodedEntity],
     ) -> StoreResult<()> {
         let backend = self.backend;
         let location_id = self.location_id.clone();
         // The first of two entities with the same ref wins; the second is a conflict.
-        let mut kept: Vec<(String, &SnapshotEntity)> = Vec::with_capacity(entities.len());
+        let mut kept: Vec<(String, &EncodedEntity)> = Vec::with_capacity(entities.len());
         for entity in entities {
-            let entity_ref = entity.processed.entity_ref.to_string();
+            let entity_ref = entity.entity_ref.to_string();
             if self.seen.insert(entity_ref.clone()) {
                 kept.push((entity_ref, entity));
                 continue;
             }
-            let source = &entity.processed.source;
+            let source = &entity.source;
             self.outcome.conflicts += 1;
             self.errors.push(ProcessingError {
                 entity_ref: entity.parent.clone(),
@@ -179,9 +173,8 @@ impl SnapshotApply {
         }
 
         let mut rows: Vec<EntityRow<'_>> = Vec::with_capacity(kept.len());
-        for (entity_ref, snapshot_entity) in &kept {
+        for (entity_ref, entity) in &kept {
             let entity_ref = entity_ref.as_str();
-            let processed = &snapshot_entity.processed;
             let previous = existing.get(entity_ref);
             if let Some(previous) = previous
                 && previous.location_id != location_id
@@ -189,9 +182,9 @@ impl SnapshotApply {
             {
                 let target = self.location_target(conn, &previous.location_id).await?;
                 self.outcome.conflicts += 1;
-                let source = &processed.source;
+                let source = &entity.source;
                 self.errors.push(ProcessingError {
-                    entity_ref: snapshot_entity.parent.clone(),
+                    entity_ref: entity.parent.clone(),
                     diagnostic: Diagnostic::error(format!(
                         "entity {entity_ref} is already provided by location {target}"
                     ))
@@ -200,40 +193,18 @@ impl SnapshotApply {
                 });
                 continue;
             }
-
-            let processed_text = serde_json::to_string(&processed.entity)
-                .map_err(|e| StoreError::Invalid(format!("entity {entity_ref}: {e}")))?;
-            let warnings = if processed.warnings.is_empty() {
-                None
-            } else {
-                serde_json::to_string(&processed.warnings).ok()
-            };
-            let parent_ref = snapshot_entity.parent.as_ref().map(ToString::to_string);
-            let extra = serde_json::to_vec(&(
-                &processed.relations,
-                &processed.source,
-                &parent_ref,
-                &warnings,
-            ))
-            .map_err(|e| StoreError::Invalid(format!("entity {entity_ref}: {e}")))?;
-            let mut hashed = processed_text.clone().into_bytes();
-            hashed.extend_from_slice(&extra);
-            let hash = content_hash(&hashed);
-            let spec = processed.entity.as_object().get("spec");
-            let spec_hash = content_hash(&serde_json::to_vec(&spec).unwrap_or_default());
-
             let (uid, generation, replaces) = match previous {
                 Some(previous)
                     if previous.location_id == location_id
                         && !previous.orphan
-                        && previous.hash == hash =>
+                        && previous.hash == entity.hash =>
                 {
                     self.outcome.unchanged += 1;
                     continue;
                 }
                 Some(previous) => {
                     self.outcome.updated += 1;
-                    let bump = i64::from(previous.spec_hash != spec_hash);
+                    let bump = i64::from(previous.spec_hash != entity.spec_hash);
                     (
                         previous.uid.clone(),
                         previous.generation + bump,
@@ -245,21 +216,20 @@ impl SnapshotApply {
                     (uuid::Uuid::new_v4().to_string(), 1, None)
                 }
             };
+            let warnings = if entity.warnings.is_empty() {
+                None
+            } else {
+                serde_json::to_string(&entity.warnings).ok()
+            };
             self.restitch.insert(entity_ref.to_string());
             rows.push(EntityRow {
                 entity_ref,
-                kind: processed.entity_ref.kind().to_string(),
+                entity,
                 uid,
-                source_file: &processed.source.file,
-                source_line: i64::from(processed.source.line),
-                parent_ref,
-                processed: processed_text,
+                parent_ref: entity.parent.as_ref().map(ToString::to_string),
                 warnings,
-                hash,
-                spec_hash,
                 generation,
                 replaces,
-                relations: &processed.relations,
             });
         }
         self.written += rows.len();
@@ -494,9 +464,12 @@ async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> St
     for statement in statements {
         Sql::new(&statement).execute(conn).await?;
     }
-    Sql::new(&format!("PRAGMA cache_size = -{}", crate::store::WRITER_CACHE_KIB))
-        .execute(conn)
-        .await?;
+    Sql::new(&format!(
+        "PRAGMA cache_size = -{}",
+        crate::store::WRITER_CACHE_KIB
+    ))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -554,25 +527,25 @@ async fn write_entities(
         |sql, row| {
             sql.bind(row.entity_ref)
                 .push(", ")
-                .bind(row.kind.as_str())
+                .bind(row.entity.entity_ref.kind())
                 .push(", ")
                 .bind(row.uid.as_str())
                 .push(", ")
                 .bind(location_id)
                 .push(", ")
-                .bind(row.source_file)
+                .bind(row.entity.source.file.as_str())
                 .push(", ")
-                .bind(row.source_line)
+                .bind(i64::from(row.entity.source.line))
                 .push(", ")
                 .bind(row.parent_ref.as_deref())
                 .push(", ")
-                .bind(row.processed.as_str())
+                .bind(row.entity.json.as_str())
                 .push(", ")
                 .bind(row.warnings.as_deref())
                 .push(", ")
-                .bind(row.hash.as_str())
+                .bind(row.entity.hash.as_str())
                 .push(", ")
-                .bind(row.spec_hash.as_str())
+                .bind(row.entity.spec_hash.as_str())
                 .push(", ")
                 .bind(row.generation)
                 .push(", 0");
@@ -584,7 +557,8 @@ async fn write_entities(
         ids.insert(get(row, 1)?, get(row, 0)?);
     }
 
-    let mut relation_rows: Vec<(i64, String, &str, String)> = Vec::new();
+    // The encoded relations are sorted and without duplicates within one originator.
+    let mut relation_rows: Vec<(i64, &str, &str, &str)> = Vec::new();
     for row in rows {
         let Some(&id) = ids.get(row.entity_ref) else {
             return Err(StoreError::Database(format!(
@@ -592,25 +566,18 @@ async fn write_entities(
                 row.entity_ref
             )));
         };
-        // The primary key forbids duplicates within one originator.
-        let mut mine: Vec<(String, &str, String)> = row
-            .relations
-            .iter()
-            .map(|r| {
-                (
-                    r.source.to_string(),
-                    r.relation_type.as_str(),
-                    r.target.to_string(),
-                )
-            })
-            .collect();
-        mine.sort_unstable();
-        mine.dedup();
-        relation_rows.extend(mine.into_iter().map(|(s, t, g)| (id, s, t, g)));
+        relation_rows.extend(
+            row.entity
+                .relations
+                .iter()
+                .map(|(source, relation_type, target)| {
+                    (id, source.as_str(), relation_type.as_str(), target.as_str())
+                }),
+        );
     }
     for (_, source, _, _) in &relation_rows {
-        if !restitch.contains(source) {
-            restitch.insert(source.clone());
+        if !restitch.contains(*source) {
+            restitch.insert(source.to_string());
         }
     }
     insert_many(

@@ -252,15 +252,15 @@ impl InsertRow for (i64, String, Option<String>, Option<String>) {
     }
 }
 
-impl InsertRow for (i64, String, &str, String) {
+impl InsertRow for (i64, &str, &str, &str) {
     fn bind_columns(&self, sql: &mut Sql) {
         sql.bind(self.0)
             .push(", ")
-            .bind(self.1.as_str())
+            .bind(self.1)
             .push(", ")
             .bind(self.2)
             .push(", ")
-            .bind(self.3.as_str());
+            .bind(self.3);
     }
 }
 

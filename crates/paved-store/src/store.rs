@@ -442,10 +442,16 @@ impl CatalogStore for SqlStore {
         &self,
         snapshot: LocationSnapshot,
     ) -> StoreResult<ApplyOutcome> {
+        let entities = snapshot
+            .entities
+            .iter()
+            .map(EncodedEntity::encode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Invalid(format!("encoding an entity: {e}")))?;
         let mut tx = self.begin_write().await?;
         let mut apply =
             apply::SnapshotApply::begin(&mut tx, self.backend, &snapshot.location_id).await?;
-        apply.add_entities(&mut tx, &snapshot.entities).await?;
+        apply.add_entities(&mut tx, &entities).await?;
         let end = SnapshotEnd {
             complete: snapshot.complete,
             failed_files: snapshot.failed_files,
