@@ -48,16 +48,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             limits: Default::default(),
         };
         let started = Instant::now();
-        let snapshot = reader
-            .read_location(
-                &location.id,
-                &LocationSpec::new("file", file.display().to_string()),
-            )
+        let reading = reader
+            .read_location(&LocationSpec::new("file", file.display().to_string()))
             .await;
         println!(
             "read only: {:.2?}, {} entities",
             started.elapsed(),
-            snapshot.entities.len()
+            reading.entities.len()
         );
         println!("peak RSS: {}", status("VmHWM:"));
         return Ok(());

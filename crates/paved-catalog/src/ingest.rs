@@ -14,9 +14,7 @@ use globset::GlobBuilder;
 use paved_model::entity::annotation;
 use paved_model::yaml::{YamlLimits, parse_documents};
 use paved_model::{Diagnostic, Entity, EntityRef, ProcessedEntity, SourcePosition};
-use paved_store::{
-    LocationId, LocationSnapshot, ProcessingError, SnapshotEnd, SnapshotEntity, SnapshotPart,
-};
+use paved_store::{EncodedEntity, ProcessingError, SnapshotEnd, SnapshotEntity, SnapshotPart};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -59,7 +57,9 @@ struct SourceFile {
 
 struct FileResult {
     file: SourceFile,
-    accepted: Vec<(Box<ProcessedEntity>, Option<ChildTargets>)>,
+    /// Encoded on the worker that read the file, so that encoding runs on every core and
+    /// entities in flight take little memory.
+    accepted: Vec<(EncodedEntity, Option<ChildTargets>)>,
     rejected: Vec<(Option<EntityRef>, Vec<Diagnostic>)>,
     /// The file could not be read or parsed completely.
     failed: Vec<Diagnostic>,
@@ -100,34 +100,25 @@ fn root_location_entity(spec: &LocationSpec) -> ProcessedEntity {
 }
 
 impl Reader {
-    /// Reads everything a registered location provides into one snapshot (for a dry run and
-    /// for registration, which must know the whole reading before storing anything). Never
-    /// fails: problems become processing errors in the snapshot (and `complete: false` when
-    /// the location itself could not be read, so nothing stored from it is orphaned).
-    pub async fn read_location(&self, id: &LocationId, spec: &LocationSpec) -> LocationSnapshot {
+    /// Reads everything a registered location provides into memory (for a dry run and for
+    /// registration, which must know the whole reading before storing anything). Never
+    /// fails: problems become processing errors of the end (`complete: false` when the
+    /// location itself could not be read, so nothing stored from it is orphaned).
+    pub async fn read_location(&self, spec: &LocationSpec) -> LocationReading {
         let (sender, mut parts) = tokio::sync::mpsc::channel(4);
         let reading = self.read_location_parts(spec, sender);
         let collecting = async {
-            let mut snapshot = LocationSnapshot {
-                location_id: id.clone(),
-                complete: false,
+            let mut whole = LocationReading {
                 entities: Vec::new(),
-                failed_files: Vec::new(),
-                retained: Vec::new(),
-                errors: Vec::new(),
+                end: SnapshotEnd::default(),
             };
             while let Some(part) = parts.recv().await {
                 match part {
-                    SnapshotPart::Entities(entities) => snapshot.entities.extend(entities),
-                    SnapshotPart::End(end) => {
-                        snapshot.complete = end.complete;
-                        snapshot.failed_files = end.failed_files;
-                        snapshot.retained = end.retained;
-                        snapshot.errors = end.errors;
-                    }
+                    SnapshotPart::Entities(entities) => whole.entities.extend(entities),
+                    SnapshotPart::End(end) => whole.end = end,
                 }
             }
-            snapshot
+            whole
         };
         tokio::join!(reading, collecting).1
     }
@@ -152,14 +143,20 @@ impl Reader {
             complete: true,
             ..SnapshotEnd::default()
         };
-        if !out
-            .push(SnapshotEntity {
-                processed: root_entity,
-                parent: None,
-            })
-            .await
-        {
-            return;
+        let root_entity = SnapshotEntity {
+            processed: root_entity,
+            parent: None,
+        };
+        match EncodedEntity::encode(&root_entity) {
+            Ok(encoded) => {
+                if !out.push(encoded).await {
+                    return;
+                }
+            }
+            Err(e) => end.errors.push(ProcessingError {
+                entity_ref: None,
+                diagnostic: Diagnostic::error(format!("cannot encode the location's entity: {e}")),
+            }),
         }
         let mut checkouts: HashMap<(String, Option<String>), PathBuf> = HashMap::new();
         let mut seen_files: HashSet<String> = HashSet::new();
@@ -382,7 +379,7 @@ fn take_file_result(
     result: FileResult,
     end: &mut SnapshotEnd,
     pending: &mut Vec<(LocationSpec, EntityRef, Option<SourceFile>)>,
-) -> Vec<SnapshotEntity> {
+) -> Vec<EncodedEntity> {
     if !result.failed.is_empty() {
         end.failed_files.push(result.file.display.clone());
         for d in result.failed {
@@ -430,23 +427,37 @@ fn take_file_result(
                 }
             }
         }
-        entities.push(SnapshotEntity {
-            processed: *processed,
-            parent: Some(result.file.parent.clone()),
-        });
+        entities.push(processed);
     }
     entities
+}
+
+/// A whole location's reading held in memory.
+#[derive(Debug)]
+pub struct LocationReading {
+    pub entities: Vec<EncodedEntity>,
+    pub end: SnapshotEnd,
+}
+
+impl LocationReading {
+    /// The reading as the parts [`paved_store::CatalogStore::apply_location_parts`] takes.
+    pub fn into_parts(self) -> Vec<SnapshotPart> {
+        vec![
+            SnapshotPart::Entities(self.entities),
+            SnapshotPart::End(self.end),
+        ]
+    }
 }
 
 /// Collects entities into parts of [`PART_ENTITIES`] and sends them.
 struct PartSender {
     parts: tokio::sync::mpsc::Sender<SnapshotPart>,
-    entities: Vec<SnapshotEntity>,
+    entities: Vec<EncodedEntity>,
 }
 
 impl PartSender {
     /// `false` when the receiver is gone.
-    async fn push(&mut self, entity: SnapshotEntity) -> bool {
+    async fn push(&mut self, entity: EncodedEntity) -> bool {
         self.entities.push(entity);
         self.entities.len() < PART_ENTITIES || self.flush().await
     }
@@ -668,7 +679,23 @@ fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResu
             DocumentOutcome::Accepted {
                 processed,
                 children,
-            } => result.accepted.push((processed, children)),
+            } => {
+                let entity = SnapshotEntity {
+                    processed: *processed,
+                    parent: Some(result.file.parent.clone()),
+                };
+                match EncodedEntity::encode(&entity) {
+                    Ok(encoded) => result.accepted.push((encoded, children)),
+                    Err(e) => result.rejected.push((
+                        Some(entity.processed.entity_ref.clone()),
+                        vec![
+                            Diagnostic::error(format!("cannot encode the entity: {e}"))
+                                .with_file(display.clone())
+                                .at(entity.processed.source.line, entity.processed.source.column),
+                        ],
+                    )),
+                }
+            }
             DocumentOutcome::Rejected { entity_ref, errors } => {
                 result.rejected.push((entity_ref, errors))
             }

@@ -10,7 +10,8 @@ use paved_model::yaml::YamlLimits;
 use paved_model::{Diagnostic, EntityRef};
 use paved_store::{
     Ancestry, ApplyOutcome, AuditEntry, CatalogStore, ChangeEvent, EntityPage, EntityQuery,
-    FacetCount, LocationId, LocationOrigin, NewAuditEntry, NewLocation, RawEntity, StoredLocation,
+    FacetCount, LocationId, LocationOrigin, NewAuditEntry, NewLocation, RawEntity, SnapshotPart,
+    StoredLocation,
     StoredProcessingError,
 };
 use serde_json::Value;
@@ -357,13 +358,14 @@ impl CatalogService {
             .as_ref()
             .map(|l| l.id.clone())
             .unwrap_or(LocationId(String::new()));
-        let mut snapshot = self.reader().read_location(&id, &spec).await;
-        let errors: Vec<Diagnostic> = snapshot
+        let reading = self.reader().read_location(&spec).await;
+        let errors: Vec<Diagnostic> = reading
+            .end
             .errors
             .iter()
             .map(|e| e.diagnostic.clone())
             .collect();
-        if !snapshot.complete {
+        if !reading.end.complete {
             // Like Backstage, a location that cannot be read is not registered.
             let reason = errors
                 .iter()
@@ -386,10 +388,10 @@ impl CatalogService {
             });
             return Ok(AddLocationOutcome {
                 location,
-                entities: snapshot
+                entities: reading
                     .entities
-                    .into_iter()
-                    .map(|e| e.processed.entity.into_value())
+                    .iter()
+                    .filter_map(|e| serde_json::from_str(&e.json).ok())
                     .collect(),
                 exists: Some(existing.is_some()),
                 errors,
@@ -403,13 +405,12 @@ impl CatalogService {
                 origin: LocationOrigin::Api,
             })
             .await?;
-        snapshot.location_id = location.id.clone();
-        let refs: Vec<EntityRef> = snapshot
+        let refs: Vec<EntityRef> = reading
             .entities
             .iter()
-            .map(|e| e.processed.entity_ref.clone())
+            .map(|e| e.entity_ref.clone())
             .collect();
-        self.store.apply_location_snapshot(snapshot).await?;
+        self.apply_parts(&location.id, reading.into_parts()).await?;
         self.store
             .schedule_location_refresh(&location.id, self.settings.refresh_interval)
             .await?;
@@ -503,17 +504,25 @@ impl CatalogService {
         let Some(parts) = self.reader().read_one_file(&spec, file, parent).await else {
             return Ok(None);
         };
+        Ok(Some(self.apply_parts(&location.id, parts).await?))
+    }
+
+    /// Applies a reading held in memory.
+    async fn apply_parts(
+        &self,
+        location_id: &LocationId,
+        parts: Vec<SnapshotPart>,
+    ) -> CatalogResult<ApplyOutcome> {
         let (sender, receiver) = tokio::sync::mpsc::channel(parts.len().max(1));
         for part in parts {
-            // The receiver is right here; the channel holds every part.
+            // The receiver is right here and the channel has room for every part.
             let _ = sender.try_send(part);
         }
         drop(sender);
-        Ok(Some(
-            self.store
-                .apply_location_parts(&location.id, receiver)
-                .await?,
-        ))
+        Ok(self
+            .store
+            .apply_location_parts(location_id, receiver)
+            .await?)
     }
 
     /// `POST /validate-entity`: validates an entity as if read from `location` (a

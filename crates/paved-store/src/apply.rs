@@ -2,12 +2,13 @@
 //! the entities whose final form may have changed. Everything runs on the caller's write
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
-use crate::sql::{Backend, JsonRows, Sql, get, insert_json, insert_json_rows, insert_rows};
-use crate::store::{IN_CHUNK, now_millis};
+use crate::sql::IN_CHUNK;
+use crate::sql::{Backend, EncodedRows, Sql, get, insert_many, insert_rows};
+use crate::store::now_millis;
 use crate::*;
-use paved_model::entity::{annotation, content_hash, stitch};
+use paved_model::entity::{annotation, stitch};
 use paved_model::search::search_rows;
-use paved_model::{Diagnostic, EmittedRelation, Entity, Relation};
+use paved_model::{Diagnostic, Entity, Relation};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
 
@@ -49,19 +50,13 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEn
 /// A snapshot entity ready to be written.
 struct EntityRow<'a> {
     entity_ref: &'a str,
-    kind: String,
+    entity: &'a EncodedEntity,
     uid: String,
-    source_file: &'a str,
-    source_line: i64,
     parent_ref: Option<String>,
-    processed: String,
     warnings: Option<String>,
-    hash: String,
-    spec_hash: String,
     generation: i64,
     /// Whether this replaces a row (its old relations must go).
     replaces: Option<i64>,
-    relations: &'a [EmittedRelation],
 }
 
 /// One location's reading being applied, part by part, on the caller's write transaction:
@@ -120,7 +115,7 @@ impl SnapshotApply {
     pub(crate) async fn add_entities(
         &mut self,
         conn: &mut AnyConnection,
-        entities: &[SnapshotEntity],
+        entities: &[EncodedEntity],
     ) -> StoreResult<()> {
         for chunk in entities.chunks(APPLY_CHUNK) {
             self.add_chunk(conn, chunk).await?;
@@ -140,19 +135,19 @@ impl SnapshotApply {
     async fn add_chunk(
         &mut self,
         conn: &mut AnyConnection,
-        entities: &[SnapshotEntity],
+        entities: &[EncodedEntity],
     ) -> StoreResult<()> {
         let backend = self.backend;
         let location_id = self.location_id.clone();
         // The first of two entities with the same ref wins; the second is a conflict.
-        let mut kept: Vec<(String, &SnapshotEntity)> = Vec::with_capacity(entities.len());
+        let mut kept: Vec<(String, &EncodedEntity)> = Vec::with_capacity(entities.len());
         for entity in entities {
-            let entity_ref = entity.processed.entity_ref.to_string();
+            let entity_ref = entity.entity_ref.to_string();
             if self.seen.insert(entity_ref.clone()) {
                 kept.push((entity_ref, entity));
                 continue;
             }
-            let source = &entity.processed.source;
+            let source = &entity.source;
             self.outcome.conflicts += 1;
             self.errors.push(ProcessingError {
                 entity_ref: entity.parent.clone(),
@@ -178,9 +173,8 @@ impl SnapshotApply {
         }
 
         let mut rows: Vec<EntityRow<'_>> = Vec::with_capacity(kept.len());
-        for (entity_ref, snapshot_entity) in &kept {
+        for (entity_ref, entity) in &kept {
             let entity_ref = entity_ref.as_str();
-            let processed = &snapshot_entity.processed;
             let previous = existing.get(entity_ref);
             if let Some(previous) = previous
                 && previous.location_id != location_id
@@ -188,9 +182,9 @@ impl SnapshotApply {
             {
                 let target = self.location_target(conn, &previous.location_id).await?;
                 self.outcome.conflicts += 1;
-                let source = &processed.source;
+                let source = &entity.source;
                 self.errors.push(ProcessingError {
-                    entity_ref: snapshot_entity.parent.clone(),
+                    entity_ref: entity.parent.clone(),
                     diagnostic: Diagnostic::error(format!(
                         "entity {entity_ref} is already provided by location {target}"
                     ))
@@ -199,40 +193,18 @@ impl SnapshotApply {
                 });
                 continue;
             }
-
-            let processed_text = serde_json::to_string(&processed.entity)
-                .map_err(|e| StoreError::Invalid(format!("entity {entity_ref}: {e}")))?;
-            let warnings = if processed.warnings.is_empty() {
-                None
-            } else {
-                serde_json::to_string(&processed.warnings).ok()
-            };
-            let parent_ref = snapshot_entity.parent.as_ref().map(ToString::to_string);
-            let extra = serde_json::to_vec(&(
-                &processed.relations,
-                &processed.source,
-                &parent_ref,
-                &warnings,
-            ))
-            .map_err(|e| StoreError::Invalid(format!("entity {entity_ref}: {e}")))?;
-            let mut hashed = processed_text.clone().into_bytes();
-            hashed.extend_from_slice(&extra);
-            let hash = content_hash(&hashed);
-            let spec = processed.entity.as_object().get("spec");
-            let spec_hash = content_hash(&serde_json::to_vec(&spec).unwrap_or_default());
-
             let (uid, generation, replaces) = match previous {
                 Some(previous)
                     if previous.location_id == location_id
                         && !previous.orphan
-                        && previous.hash == hash =>
+                        && previous.hash == entity.hash =>
                 {
                     self.outcome.unchanged += 1;
                     continue;
                 }
                 Some(previous) => {
                     self.outcome.updated += 1;
-                    let bump = i64::from(previous.spec_hash != spec_hash);
+                    let bump = i64::from(previous.spec_hash != entity.spec_hash);
                     (
                         previous.uid.clone(),
                         previous.generation + bump,
@@ -244,21 +216,20 @@ impl SnapshotApply {
                     (uuid::Uuid::new_v4().to_string(), 1, None)
                 }
             };
+            let warnings = if entity.warnings.is_empty() {
+                None
+            } else {
+                serde_json::to_string(&entity.warnings).ok()
+            };
             self.restitch.insert(entity_ref.to_string());
             rows.push(EntityRow {
                 entity_ref,
-                kind: processed.entity_ref.kind().to_string(),
+                entity,
                 uid,
-                source_file: &processed.source.file,
-                source_line: i64::from(processed.source.line),
-                parent_ref,
-                processed: processed_text,
+                parent_ref: entity.parent.as_ref().map(ToString::to_string),
                 warnings,
-                hash,
-                spec_hash,
                 generation,
                 replaces,
-                relations: &processed.relations,
             });
         }
         self.written += rows.len();
@@ -480,12 +451,30 @@ async fn defer_indexes(
     Ok(statements)
 }
 
+/// Creates indexes dropped by [`defer_indexes`]. SQLite sorts the rows of a new index in a
+/// buffer as large as the page cache; a small cache meanwhile keeps that sort's memory
+/// small (it spills to a temporary file) at no cost in time.
 async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> StoreResult<()> {
+    if statements.is_empty() {
+        return Ok(());
+    }
+    Sql::new(&format!("PRAGMA cache_size = -{INDEX_BUILD_CACHE_KIB}"))
+        .execute(conn)
+        .await?;
     for statement in statements {
         Sql::new(&statement).execute(conn).await?;
     }
+    Sql::new(&format!(
+        "PRAGMA cache_size = -{}",
+        crate::store::WRITER_CACHE_KIB
+    ))
+    .execute(conn)
+    .await?;
     Ok(())
 }
+
+/// The writer's page cache while it builds indexes, in KiB.
+const INDEX_BUILD_CACHE_KIB: u32 = 16 * 1024;
 
 /// The ids of the entities named (names without an entity are left out), ascending: the
 /// order rows were written in, so stitching reads and rewrites them front to back.
@@ -538,25 +527,25 @@ async fn write_entities(
         |sql, row| {
             sql.bind(row.entity_ref)
                 .push(", ")
-                .bind(row.kind.as_str())
+                .bind(row.entity.entity_ref.kind())
                 .push(", ")
                 .bind(row.uid.as_str())
                 .push(", ")
                 .bind(location_id)
                 .push(", ")
-                .bind(row.source_file)
+                .bind(row.entity.source.file.as_str())
                 .push(", ")
-                .bind(row.source_line)
+                .bind(i64::from(row.entity.source.line))
                 .push(", ")
                 .bind(row.parent_ref.as_deref())
                 .push(", ")
-                .bind(row.processed.as_str())
+                .bind(row.entity.json.as_str())
                 .push(", ")
                 .bind(row.warnings.as_deref())
                 .push(", ")
-                .bind(row.hash.as_str())
+                .bind(row.entity.hash.as_str())
                 .push(", ")
-                .bind(row.spec_hash.as_str())
+                .bind(row.entity.spec_hash.as_str())
                 .push(", ")
                 .bind(row.generation)
                 .push(", 0");
@@ -568,7 +557,8 @@ async fn write_entities(
         ids.insert(get(row, 1)?, get(row, 0)?);
     }
 
-    let mut relation_rows: Vec<(i64, String, &str, String)> = Vec::new();
+    // The encoded relations are sorted and without duplicates within one originator.
+    let mut relation_rows: Vec<(i64, &str, &str, &str)> = Vec::new();
     for row in rows {
         let Some(&id) = ids.get(row.entity_ref) else {
             return Err(StoreError::Database(format!(
@@ -576,28 +566,21 @@ async fn write_entities(
                 row.entity_ref
             )));
         };
-        // The primary key forbids duplicates within one originator.
-        let mut mine: Vec<(String, &str, String)> = row
-            .relations
-            .iter()
-            .map(|r| {
-                (
-                    r.source.to_string(),
-                    r.relation_type.as_str(),
-                    r.target.to_string(),
-                )
-            })
-            .collect();
-        mine.sort_unstable();
-        mine.dedup();
-        relation_rows.extend(mine.into_iter().map(|(s, t, g)| (id, s, t, g)));
+        relation_rows.extend(
+            row.entity
+                .relations
+                .iter()
+                .map(|(source, relation_type, target)| {
+                    (id, source.as_str(), relation_type.as_str(), target.as_str())
+                }),
+        );
     }
     for (_, source, _, _) in &relation_rows {
-        if !restitch.contains(source) {
-            restitch.insert(source.clone());
+        if !restitch.contains(*source) {
+            restitch.insert(source.to_string());
         }
     }
-    insert_json(
+    insert_many(
         conn,
         backend,
         "relations",
@@ -607,7 +590,6 @@ async fn write_entities(
             ("type", "text"),
             ("target_ref", "text"),
         ],
-        "",
         &relation_rows,
     )
     .await?;
@@ -644,8 +626,16 @@ struct StitchOutput {
     /// Entities whose previous field index rows go.
     had_search: Vec<i64>,
     /// Their new field index rows.
-    search: JsonRows,
+    search: EncodedRows,
 }
+
+/// The field index's columns, with their PostgreSQL types.
+const SEARCH_COLUMNS: &[(&str, &str)] = &[
+    ("entity_id", "bigint"),
+    ("key", "text"),
+    ("value", "text"),
+    ("original_value", "text"),
+];
 
 /// What stitching does with the field index rows of the entities it stitches.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -691,7 +681,7 @@ async fn stitch_ids(
         let input = read_stitch_input(conn, chunk).await?;
         let previous = computing.take();
         computing = Some(tokio::task::spawn_blocking(move || {
-            compute_stitch(input, search_rows_of)
+            compute_stitch(backend, input, search_rows_of)
         }));
         if let Some(previous) = previous {
             stitched += write_stitch_output(conn, backend, joined(previous).await?, now).await?;
@@ -760,7 +750,11 @@ async fn read_stitch_input(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult
     Ok(input)
 }
 
-fn compute_stitch(mut input: StitchInput, search_rows_of: SearchRows) -> StoreResult<StitchOutput> {
+fn compute_stitch(
+    backend: Backend,
+    mut input: StitchInput,
+    search_rows_of: SearchRows,
+) -> StoreResult<StitchOutput> {
     let mut finals = Vec::new();
     let mut changes = Vec::new();
     let mut had_search = Vec::new();
@@ -826,7 +820,7 @@ fn compute_stitch(mut input: StitchInput, search_rows_of: SearchRows) -> StoreRe
         finals,
         changes,
         had_search,
-        search: JsonRows::encode("search", &search)?,
+        search: EncodedRows::encode(backend, "search", SEARCH_COLUMNS, &search)?,
     })
 }
 
@@ -858,20 +852,7 @@ async fn write_stitch_output(
         sql.bind_list(chunk.iter().copied());
         sql.execute(conn).await?;
     }
-    insert_json_rows(
-        conn,
-        backend,
-        "search",
-        &[
-            ("entity_id", "bigint"),
-            ("key", "text"),
-            ("value", "text"),
-            ("original_value", "text"),
-        ],
-        "",
-        output.search,
-    )
-    .await?;
+    output.search.insert(conn).await?;
     let changes: Vec<(&str, Option<&str>)> = output
         .changes
         .iter()
@@ -892,12 +873,11 @@ pub(crate) async fn append_changes(
         .iter()
         .map(|(entity_ref, etag)| (*entity_ref, *etag, at))
         .collect();
-    insert_json(
+    insert_many(
         conn,
         backend,
         "changes",
         &[("entity_ref", "text"), ("etag", "text"), ("at", "bigint")],
-        "",
         &rows,
     )
     .await?;

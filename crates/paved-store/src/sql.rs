@@ -50,7 +50,19 @@ pub(crate) struct Sql {
     /// Byte offsets in `text` where placeholders go, in binding order.
     placeholders: Vec<usize>,
     args: AnyArguments,
+    /// Whether the connection keeps the prepared statement for the next use of the same text
+    /// (see [`Sql::reusable`]).
+    reusable: bool,
 }
+
+/// Statements with more placeholders than this are prepared for one use unless marked
+/// [`Sql::reusable`]: a multi-row statement's prepared form is hundreds of kilobytes, and
+/// each odd-sized last chunk of a bulk write would otherwise stay in the connection's
+/// statement cache (a hundred of them were a fifth of the memory of a large ingestion).
+const CACHED_PLACEHOLDERS: usize = 64;
+
+/// The `IN` list length of a full chunk: statements with lists of this length are reused.
+pub(crate) const IN_CHUNK: usize = 500;
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
@@ -58,7 +70,19 @@ impl Sql {
             text: text.to_string(),
             placeholders: Vec::new(),
             args: AnyArguments::default(),
+            reusable: false,
         }
+    }
+
+    /// Keeps the prepared statement for the next statement with the same text, however many
+    /// placeholders it has: for the full-size chunks of bulk writes and lookups, which repeat.
+    pub(crate) fn reusable(&mut self) -> &mut Self {
+        self.reusable = true;
+        self
+    }
+
+    fn persistent(&self) -> bool {
+        self.reusable || self.placeholders.len() <= CACHED_PLACEHOLDERS
     }
 
     fn render(self, conn: &AnyConnection) -> (String, AnyArguments) {
@@ -104,19 +128,26 @@ impl Sql {
         I: IntoIterator<Item = T>,
     {
         self.text.push('(');
+        let mut count = 0;
         for (i, value) in values.into_iter().enumerate() {
             if i > 0 {
                 self.text.push_str(", ");
             }
             self.bind(value);
+            count += 1;
         }
         self.text.push(')');
+        if count == IN_CHUNK {
+            self.reusable();
+        }
         self
     }
 
     pub(crate) async fn execute(self, conn: &mut AnyConnection) -> Result<u64, StoreError> {
+        let persistent = self.persistent();
         let (text, args) = self.render(conn);
         let result = sqlx::query_with(AssertSqlSafe(text), args)
+            .persistent(persistent)
             .execute(conn)
             .await
             .map_err(db_error)?;
@@ -127,8 +158,10 @@ impl Sql {
         self,
         conn: &mut AnyConnection,
     ) -> Result<Vec<AnyRow>, StoreError> {
+        let persistent = self.persistent();
         let (text, args) = self.render(conn);
         sqlx::query_with(AssertSqlSafe(text), args)
+            .persistent(persistent)
             .fetch_all(conn)
             .await
             .map_err(db_error)
@@ -138,8 +171,10 @@ impl Sql {
         self,
         conn: &mut AnyConnection,
     ) -> Result<Option<AnyRow>, StoreError> {
+        let persistent = self.persistent();
         let (text, args) = self.render(conn);
         sqlx::query_with(AssertSqlSafe(text), args)
+            .persistent(persistent)
             .fetch_optional(conn)
             .await
             .map_err(db_error)
@@ -170,6 +205,9 @@ pub(crate) async fn insert_rows<R>(
             sql.push(")");
         }
         sql.push(tail);
+        if chunk.len() == per_statement {
+            sql.reusable();
+        }
         returned.extend(sql.fetch_all(conn).await?);
     }
     Ok(returned)
@@ -196,74 +234,123 @@ where
         .map_err(|e| StoreError::Database(format!("reading column {index}: {e}")))
 }
 
-/// Rows encoded for [`insert_json`], one JSON array of arrays per statement: encoding may run
-/// on another thread than the insert.
-pub(crate) struct JsonRows(Vec<String>);
+/// A row of many small ones inserted at once (field index, relations, change events): its
+/// columns bound in order, or as one JSON array.
+pub(crate) trait InsertRow: serde::Serialize {
+    fn bind_columns(&self, sql: &mut Sql);
+}
 
-impl JsonRows {
-    pub(crate) fn encode<R: serde::Serialize>(table: &str, rows: &[R]) -> Result<Self, StoreError> {
-        const ROWS_PER_STATEMENT: usize = 20_000;
-        rows.chunks(ROWS_PER_STATEMENT)
-            .map(|chunk| {
-                serde_json::to_string(chunk)
-                    .map_err(|e| StoreError::Invalid(format!("encoding rows for {table}: {e}")))
-            })
-            .collect::<Result<Vec<String>, StoreError>>()
-            .map(JsonRows)
+impl InsertRow for (i64, String, Option<String>, Option<String>) {
+    fn bind_columns(&self, sql: &mut Sql) {
+        sql.bind(self.0)
+            .push(", ")
+            .bind(self.1.as_str())
+            .push(", ")
+            .bind(self.2.as_deref())
+            .push(", ")
+            .bind(self.3.as_deref());
     }
 }
 
-/// Inserts many small rows with one bound parameter per statement: the rows travel as one
-/// JSON array of arrays, unpacked by the database (`json_each` on SQLite,
-/// `json_array_elements` on PostgreSQL). Binding millions of values one by one costs more
-/// than the insert itself. `columns` names the target columns with their PostgreSQL types,
-/// `tail` may hold `ON CONFLICT … RETURNING …`; what it returns is returned.
-pub(crate) async fn insert_json<R: serde::Serialize>(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    table: &str,
-    columns: &[(&str, &str)],
-    tail: &str,
-    rows: &[R],
-) -> Result<Vec<AnyRow>, StoreError> {
-    let rows = JsonRows::encode(table, rows)?;
-    insert_json_rows(conn, backend, table, columns, tail, rows).await
+impl InsertRow for (i64, &str, &str, &str) {
+    fn bind_columns(&self, sql: &mut Sql) {
+        sql.bind(self.0)
+            .push(", ")
+            .bind(self.1)
+            .push(", ")
+            .bind(self.2)
+            .push(", ")
+            .bind(self.3);
+    }
 }
 
-/// [`insert_json`] of rows encoded beforehand.
-pub(crate) async fn insert_json_rows(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    table: &str,
-    columns: &[(&str, &str)],
-    tail: &str,
-    rows: JsonRows,
-) -> Result<Vec<AnyRow>, StoreError> {
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let mut head = format!("INSERT INTO {table} ({}) SELECT ", names.join(", "));
-    for (i, (_, pg_type)) in columns.iter().enumerate() {
-        if i > 0 {
-            head.push_str(", ");
-        }
+impl InsertRow for (&str, Option<&str>, i64) {
+    fn bind_columns(&self, sql: &mut Sql) {
+        sql.bind(self.0)
+            .push(", ")
+            .bind(self.1)
+            .push(", ")
+            .bind(self.2);
+    }
+}
+
+/// Many small rows made into insert statements, ready to run: building them (binding or
+/// encoding every value) may happen on another thread than running them.
+///
+/// On SQLite they are multi-row `INSERT … VALUES (?, …), …` statements, as many rows as the
+/// bind limit allows. On PostgreSQL one JSON array of arrays per 20 000 rows travels as a
+/// single parameter and `json_array_elements` unpacks it: there binding values one by one
+/// costs more than the insert (and the reverse holds on SQLite, where `json_each` parses
+/// each row's array once per column).
+pub(crate) struct EncodedRows(Vec<Sql>);
+
+impl EncodedRows {
+    /// `columns` names the target columns with their PostgreSQL types.
+    pub(crate) fn encode<R: InsertRow>(
+        backend: Backend,
+        table: &str,
+        columns: &[(&str, &str)],
+        rows: &[R],
+    ) -> Result<Self, StoreError> {
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let mut statements = Vec::new();
         match backend {
-            Backend::Sqlite => head.push_str(&format!("j.value ->> {i}")),
-            Backend::Postgres => head.push_str(&format!("(j.value ->> {i})::{pg_type}")),
+            Backend::Sqlite => {
+                let head = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
+                let per_statement = (backend.max_binds() / columns.len().max(1)).max(1);
+                for chunk in rows.chunks(per_statement) {
+                    let mut sql = Sql::new(&head);
+                    for (i, row) in chunk.iter().enumerate() {
+                        sql.push(if i == 0 { "(" } else { ", (" });
+                        row.bind_columns(&mut sql);
+                        sql.push(")");
+                    }
+                    if chunk.len() == per_statement {
+                        sql.reusable();
+                    }
+                    statements.push(sql);
+                }
+            }
+            Backend::Postgres => {
+                const ROWS_PER_STATEMENT: usize = 20_000;
+                let mut head = format!("INSERT INTO {table} ({}) SELECT ", names.join(", "));
+                for (i, (_, pg_type)) in columns.iter().enumerate() {
+                    if i > 0 {
+                        head.push_str(", ");
+                    }
+                    head.push_str(&format!("(j.value ->> {i})::{pg_type}"));
+                }
+                head.push_str(" FROM json_array_elements(");
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let json = serde_json::to_string(chunk).map_err(|e| {
+                        StoreError::Invalid(format!("encoding rows for {table}: {e}"))
+                    })?;
+                    let mut sql = Sql::new(&head);
+                    sql.bind(json).push("::json) AS j");
+                    statements.push(sql);
+                }
+            }
         }
+        Ok(EncodedRows(statements))
     }
-    head.push_str(match backend {
-        Backend::Sqlite => " FROM json_each(",
-        Backend::Postgres => " FROM json_array_elements(",
-    });
-    // `WHERE true` keeps SQLite from reading a following `ON CONFLICT` as a join constraint.
-    let close = match backend {
-        Backend::Sqlite => ") AS j WHERE true",
-        Backend::Postgres => "::json) AS j WHERE true",
-    };
-    let mut returned = Vec::new();
-    for json in rows.0 {
-        let mut sql = Sql::new(&head);
-        sql.bind(json).push(close).push(tail);
-        returned.extend(sql.fetch_all(conn).await?);
+
+    pub(crate) async fn insert(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        for sql in self.0 {
+            sql.execute(conn).await?;
+        }
+        Ok(())
     }
-    Ok(returned)
+}
+
+/// Inserts many small rows (see [`EncodedRows`]).
+pub(crate) async fn insert_many<R: InsertRow>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    table: &str,
+    columns: &[(&str, &str)],
+    rows: &[R],
+) -> Result<(), StoreError> {
+    EncodedRows::encode(backend, table, columns, rows)?
+        .insert(conn)
+        .await
 }

@@ -10,15 +10,17 @@ use paved_model::Diagnostic;
 use sqlx::AnyConnection;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnectionMetadata;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Transaction};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// IN lists are bound in chunks of this many values.
-pub(crate) const IN_CHUNK: usize = 500;
+pub(crate) use crate::sql::IN_CHUNK;
+
+/// The SQLite writer's page cache, in KiB.
+pub(crate) const WRITER_CACHE_KIB: u32 = 64 * 1024;
 
 pub(crate) struct SqlStore {
     pub(crate) backend: Backend,
@@ -149,7 +151,10 @@ async fn sqlite_pragmas(
         // ingestion) goes to a file, so its size is not resident memory.
         conn.execute("PRAGMA temp_store = FILE").await?;
         // A bigger page cache for the writer: bulk ingestion touches many index pages.
-        conn.execute("PRAGMA cache_size = -65536").await?;
+        conn.execute(AssertSqlSafe(format!(
+            "PRAGMA cache_size = -{WRITER_CACHE_KIB}"
+        )))
+        .await?;
         // After a big ingestion the WAL is checkpointed and cut back to 64 MiB, so the next
         // start does not replay (and the disk does not keep) a gigabyte of log.
         conn.execute("PRAGMA journal_size_limit = 67108864").await?;
@@ -442,10 +447,16 @@ impl CatalogStore for SqlStore {
         &self,
         snapshot: LocationSnapshot,
     ) -> StoreResult<ApplyOutcome> {
+        let entities = snapshot
+            .entities
+            .iter()
+            .map(EncodedEntity::encode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Invalid(format!("encoding an entity: {e}")))?;
         let mut tx = self.begin_write().await?;
         let mut apply =
             apply::SnapshotApply::begin(&mut tx, self.backend, &snapshot.location_id).await?;
-        apply.add_entities(&mut tx, &snapshot.entities).await?;
+        apply.add_entities(&mut tx, &entities).await?;
         let end = SnapshotEnd {
             complete: snapshot.complete,
             failed_files: snapshot.failed_files,

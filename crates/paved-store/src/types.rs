@@ -1,7 +1,8 @@
 //! The values that cross the store boundary.
 
+use paved_model::entity::content_hash;
 use paved_model::filter::EntityFilter;
-use paved_model::{Diagnostic, EntityRef, ProcessedEntity};
+use paved_model::{Diagnostic, EntityRef, ProcessedEntity, SourcePosition};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -70,6 +71,73 @@ pub struct ProcessingError {
     pub diagnostic: Diagnostic,
 }
 
+/// A [`SnapshotEntity`] encoded where it was read (on the reading's threads, in parallel):
+/// its JSON, the hashes that tell the store whether it changed, and its relation rows. It
+/// takes a fraction of the memory of the entity tree, and the store has nothing left to do
+/// for it but compare and write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncodedEntity {
+    pub entity_ref: EntityRef,
+    /// The processed entity as JSON text.
+    pub json: String,
+    /// Hash of everything stored for it (entity, relations, source, parent, warnings): an
+    /// entity with the stored hash is not written again.
+    pub hash: String,
+    /// Hash of its `spec`: a change bumps `metadata.generation`.
+    pub spec_hash: String,
+    /// `(source, type, target)` of the relations it emits, sorted, without duplicates.
+    pub relations: Vec<(String, String, String)>,
+    pub source: SourcePosition,
+    pub warnings: Vec<Diagnostic>,
+    pub parent: Option<EntityRef>,
+}
+
+impl EncodedEntity {
+    pub fn encode(entity: &SnapshotEntity) -> Result<EncodedEntity, serde_json::Error> {
+        let processed = &entity.processed;
+        let json = serde_json::to_string(&processed.entity)?;
+        let warnings = if processed.warnings.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&processed.warnings)?)
+        };
+        let parent_ref = entity.parent.as_ref().map(ToString::to_string);
+        let extra = serde_json::to_vec(&(
+            &processed.relations,
+            &processed.source,
+            &parent_ref,
+            &warnings,
+        ))?;
+        let mut hashed = Vec::with_capacity(json.len() + extra.len());
+        hashed.extend_from_slice(json.as_bytes());
+        hashed.extend_from_slice(&extra);
+        let spec = serde_json::to_vec(&processed.entity.as_object().get("spec"))?;
+        let mut relations: Vec<(String, String, String)> = processed
+            .relations
+            .iter()
+            .map(|r| {
+                (
+                    r.source.to_string(),
+                    r.relation_type.clone(),
+                    r.target.to_string(),
+                )
+            })
+            .collect();
+        relations.sort_unstable();
+        relations.dedup();
+        Ok(EncodedEntity {
+            entity_ref: processed.entity_ref.clone(),
+            json,
+            hash: content_hash(&hashed),
+            spec_hash: content_hash(&spec),
+            relations,
+            source: processed.source.clone(),
+            warnings: processed.warnings.clone(),
+            parent: entity.parent.clone(),
+        })
+    }
+}
+
 /// A complete, fresh reading of one location. Applying it:
 /// - upserts `entities` (unchanged ones — same content hash — are not rewritten and keep
 ///   their generation; changed ones get generation + 1 when their `spec` changed, and a new
@@ -103,7 +171,7 @@ pub struct LocationSnapshot {
 /// streamed in parts never has to be held in memory whole.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SnapshotPart {
-    Entities(Vec<SnapshotEntity>),
+    Entities(Vec<EncodedEntity>),
     /// The last part. A stream that stops without it is abandoned: nothing is stored.
     End(SnapshotEnd),
 }

@@ -528,6 +528,16 @@ async fn apply_parts(
     outcome
 }
 
+/// A part of a streamed reading, encoded as the reader encodes it.
+fn part(entities: Vec<SnapshotEntity>) -> SnapshotPart {
+    SnapshotPart::Entities(
+        entities
+            .iter()
+            .map(|e| EncodedEntity::encode(e).expect("entity encodes"))
+            .collect(),
+    )
+}
+
 fn complete_end() -> SnapshotPart {
     SnapshotPart::End(SnapshotEnd {
         complete: true,
@@ -545,11 +555,11 @@ async fn a_reading_streamed_in_parts_is_applied_as_one_snapshot() {
             &store,
             &loc,
             vec![
-                SnapshotPart::Entities(vec![
+                part(vec![
                     component("a", "t", "/one.yaml"),
                     component("b", "t", "/one.yaml"),
                 ]),
-                SnapshotPart::Entities(vec![
+                part(vec![
                     group("t", "/two.yaml"),
                     component("a", "other", "/two.yaml"),
                 ]),
@@ -587,9 +597,9 @@ async fn a_reading_streamed_in_parts_is_applied_as_one_snapshot() {
             &store,
             &loc,
             vec![
-                SnapshotPart::Entities(vec![component("a", "t", "/one.yaml")]),
-                SnapshotPart::Entities(vec![component("b", "t", "/one.yaml")]),
-                SnapshotPart::Entities(vec![group("t", "/two.yaml")]),
+                part(vec![component("a", "t", "/one.yaml")]),
+                part(vec![component("b", "t", "/one.yaml")]),
+                part(vec![group("t", "/two.yaml")]),
                 complete_end(),
             ],
         )
@@ -604,9 +614,9 @@ async fn a_reading_streamed_in_parts_is_applied_as_one_snapshot() {
             &store,
             &loc,
             vec![
-                SnapshotPart::Entities(vec![]),
-                SnapshotPart::Entities(vec![component("b", "t", "/one.yaml")]),
-                SnapshotPart::Entities(vec![group("t", "/two.yaml")]),
+                part(vec![]),
+                part(vec![component("b", "t", "/one.yaml")]),
+                part(vec![group("t", "/two.yaml")]),
                 complete_end(),
             ],
         )
@@ -662,7 +672,7 @@ async fn a_reading_of_one_file_touches_only_that_file() {
             &store,
             &loc,
             vec![
-                SnapshotPart::Entities(vec![component("a1", "t", "/a.yaml")]),
+                part(vec![component("a1", "t", "/a.yaml")]),
                 SnapshotPart::End(SnapshotEnd {
                     complete: true,
                     errors: vec![file_error("/a.yaml", "new a")],
@@ -714,11 +724,7 @@ async fn a_reading_that_stops_before_its_end_stores_nothing() {
         let error = apply_parts(
             &store,
             &loc,
-            vec![SnapshotPart::Entities(vec![component(
-                "x",
-                "t",
-                "/stop.yaml",
-            )])],
+            vec![part(vec![component("x", "t", "/stop.yaml")])],
         )
         .await
         .unwrap_err();
@@ -740,7 +746,7 @@ async fn a_reading_that_stops_before_its_end_stores_nothing() {
             &store,
             &loc,
             vec![
-                SnapshotPart::Entities(vec![component("x", "t", "/stop.yaml")]),
+                part(vec![component("x", "t", "/stop.yaml")]),
                 complete_end(),
             ],
         )
@@ -796,7 +802,7 @@ async fn apply_and_check_large(
 ) -> ApplyOutcome {
     let mut parts: Vec<SnapshotPart> = entities
         .chunks(1000)
-        .map(|chunk| SnapshotPart::Entities(chunk.to_vec()))
+        .map(|chunk| part(chunk.to_vec()))
         .collect();
     parts.push(complete_end());
     let outcome = apply_parts(store, loc, parts).await.unwrap();
