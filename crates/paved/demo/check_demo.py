@@ -482,7 +482,8 @@ def check_template(where, path, e):
     if "description" not in props:
         problem(where, "parameter description missing")
     lifecycle = field(props, "lifecycle")
-    if not set(lifecycle.get("enum") or []) <= LIFECYCLES or not lifecycle.get("enum"):
+    if spec.get("type") != "resource" and (
+            not lifecycle.get("enum") or not set(lifecycle["enum"]) <= LIFECYCLES):
         problem(where, "parameter lifecycle must be an enum of catalog lifecycles")
     steps = {s.get("action"): s for s in spec.get("steps") or [] if isinstance(s, dict)}
     fetch = steps.get("fetch:template", {}).get("input") or {}
@@ -519,9 +520,10 @@ def check_template(where, path, e):
             except UnicodeDecodeError:
                 continue
             here = rel(file)
-            for m in re.finditer(r"values\.([A-Za-z_]\w*)", text):
-                if m.group(1) not in values:
-                    problem(here, f"uses values.{m.group(1)}, which fetch:template does not pass")
+            expressions = re.findall(r"\$\{\{(.*?)\}\}", text) + re.findall(r"\{%(.*?)%\}", text)
+            for used in {u for x in expressions for u in re.findall(r"\bvalues\.([A-Za-z_]\w*)", x)}:
+                if used not in values:
+                    problem(here, f"uses values.{used}, which fetch:template does not pass")
             for m in re.finditer(r"(?<!\$)\{\{\s*(values|parameters)\.", text):
                 problem(here, f"'{{{{ {m.group(1)}.' lacks its '$' (Backstage writes ${{{{ … }}}})")
             for m in re.finditer(r"\{%-?\s*(\w+)", text):
