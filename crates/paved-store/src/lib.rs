@@ -8,11 +8,13 @@
 
 mod apply;
 mod audit;
+mod jobs;
 mod query;
 mod sql;
 mod store;
 mod types;
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use jobs::{Job, JobId, JobOutcome, JobState, JobStore, LeaseStatus, NewJob};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -149,4 +151,20 @@ pub trait CatalogStore: Send + Sync + 'static {
 /// `postgres://user@host:port/db` — and applies its migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn CatalogStore>> {
     Ok(Arc::new(store::SqlStore::connect(url).await?))
+}
+
+/// Every store of paved, on one database (one connection pool each way).
+#[derive(Clone)]
+pub struct Stores {
+    pub catalog: Arc<dyn CatalogStore>,
+    pub jobs: Arc<dyn JobStore>,
+}
+
+/// Connects to `url` like [`connect`] and hands out every store on that database.
+pub async fn connect_stores(url: &str) -> StoreResult<Stores> {
+    let store = Arc::new(store::SqlStore::connect(url).await?);
+    Ok(Stores {
+        catalog: store.clone(),
+        jobs: store,
+    })
 }

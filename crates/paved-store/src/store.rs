@@ -25,10 +25,10 @@ pub(crate) const WRITER_CACHE_KIB: u32 = 64 * 1024;
 pub(crate) struct SqlStore {
     pub(crate) backend: Backend,
     /// Reads. On PostgreSQL also writes (the same pool).
-    reader: AnyPool,
+    pub(crate) reader: AnyPool,
     /// Writes. On SQLite a single connection: SQLite has one writer at a time anyway, and
     /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
-    writer: AnyPool,
+    pub(crate) writer: AnyPool,
     /// The checkpoint running after a large apply (SQLite), awaited at close.
     checkpoint: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }

@@ -208,13 +208,21 @@ fn catalog_settings(config: &Config) -> CatalogSettings {
 
 async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> anyhow::Result<()> {
     let database_url = config.database_url();
-    let store = paved_store::connect(&database_url).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            crate::config::redact_url(&database_url)
-        )
-    })?;
-    let catalog = Arc::new(CatalogService::new(store, catalog_settings(&config)));
+    let stores = paved_store::connect_stores(&database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                crate::config::redact_url(&database_url)
+            )
+        })?;
+    let catalog = Arc::new(CatalogService::new(
+        stores.catalog.clone(),
+        catalog_settings(&config),
+    ));
+    // Work that outlives a request runs as jobs; capabilities register their handlers here.
+    let job_runner = paved_jobs::JobRunner::new(stores.jobs.clone(), worker_id());
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
 
     let listener = tokio::net::TcpListener::bind((config.server.bind, config.server.port))
         .await
@@ -244,6 +252,7 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         .await
         .context("cannot register the configured catalog locations")?;
     let refresh_loop = catalog.clone().spawn_refresh_loop();
+    let (_job_queue, job_runner) = job_runner.spawn(jobs_stopped);
 
     let state = AppState::new(
         catalog.clone(),
@@ -266,8 +275,18 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     let served = paved_server::serve(listener, state, shutdown_signal()).await;
     refresh_loop.abort();
     let _ = refresh_loop.await;
+    let _ = stop_jobs.send(true);
+    let _ = job_runner.await;
     catalog.close().await;
     served.context("the HTTP server stopped")
+}
+
+/// This process's name on the leases it takes: unique per process, readable in the jobs table.
+fn worker_id() -> String {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("paved-{}-{started}", std::process::id())
 }
 
 fn location_kind(kind: LocationType) -> &'static str {
