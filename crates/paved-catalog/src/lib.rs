@@ -11,11 +11,13 @@ pub mod ingest;
 pub mod location;
 pub mod placeholder;
 pub mod processor;
+pub mod rules;
 pub mod service;
 
 pub use error::CatalogError;
 pub use ingest::validate_files;
 pub use location::{AllowedRoots, LocationSpec};
+pub use rules::{CatalogRule, CatalogRules, RuleLocation};
 pub use service::{
     AddLocationOutcome, CatalogResult, CatalogService, CatalogSettings, ValidationReport,
 };

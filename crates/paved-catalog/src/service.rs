@@ -4,6 +4,7 @@ use crate::error::CatalogError;
 use crate::git::GitSettings;
 use crate::ingest::Reader;
 use crate::location::{AllowedRoots, LocationSpec};
+use crate::rules::CatalogRules;
 use paved_model::entity::annotation;
 use paved_model::filter::EntityFilter;
 use paved_model::yaml::YamlLimits;
@@ -42,6 +43,8 @@ pub struct CatalogSettings {
     pub git_max_bytes: u64,
     /// Size limit of one catalog file.
     pub max_file_bytes: usize,
+    /// Which kinds each location may provide (`catalog.rules`).
+    pub rules: Arc<CatalogRules>,
 }
 
 impl CatalogSettings {
@@ -53,6 +56,7 @@ impl CatalogSettings {
             git_timeout: Duration::from_secs(120),
             git_max_bytes: 512 * 1024 * 1024,
             max_file_bytes: 2 * 1024 * 1024,
+            rules: Arc::new(CatalogRules::allow_all()),
         }
     }
 }
@@ -104,6 +108,7 @@ impl CatalogService {
                 max_bytes: self.settings.max_file_bytes,
                 ..YamlLimits::default()
             },
+            rules: self.settings.rules.clone(),
         }
     }
 

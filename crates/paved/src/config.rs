@@ -169,9 +169,17 @@ config_section! {
         /// Where the catalog is read from, in the shape of Backstage's app-config:
         /// a list of `{type: file, target: ./catalog-info.yaml}` or
         /// `{type: url, target: https://git.example/org/repo.git}`. Relative `file` targets are
-        /// resolved against the folder of the configuration file. Backstage's per-location
-        /// `rules` are accepted and not enforced (every kind is allowed).
+        /// resolved against the folder of the configuration file. A location's own `rules`
+        /// (`rules: [{allow: [User, Group]}]`) add to `catalog.rules` for everything read
+        /// through it.
         pub locations: Vec<LocationConfig> = Vec::new(),
+        /// Which kinds of entity locations may provide, as Backstage's `catalog.rules`:
+        /// `[{allow: [Component, API, Location]}, {allow: [Group, User], locations: [{type:
+        /// url, exact: https://git.example/org/people.git}, {type: file, pattern:
+        /// /srv/org/**/*.yaml}]}]`. An entity no rule allows is not stored and is reported as
+        /// a processing error on its location. Unset, every kind is allowed (Backstage's
+        /// default is `[{allow: [Component, API, Location]}]`).
+        pub rules: Option<Vec<RuleConfig>> = None; shown "unset: every kind is allowed",
         /// How often every location is read again (`30s`, `5m`, `1h`).
         pub refresh_interval: HumanDuration = HumanDuration(Duration::from_secs(300)),
         /// Folders `file` locations may read from (no `../` escapes). The folders of the
@@ -240,10 +248,35 @@ pub struct LocationConfig {
     #[serde(rename = "type")]
     pub kind: LocationType,
     pub target: String,
-    /// Backstage's `rules: [{allow: [Component, …]}]`: accepted so an app-config can be copied
-    /// unchanged, not enforced.
+    /// Backstage's `rules: [{allow: [Component, …]}]`: kinds this location may provide in
+    /// addition to `catalog.rules`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rules: Option<Json>,
+    pub rules: Option<Vec<RuleConfig>>,
+}
+
+/// One catalog rule: kinds allowed, optionally only from some locations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub allow: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<Vec<RuleLocationConfig>>,
+}
+
+/// Where a rule applies: `{type, exact}` (one file or repository target) or `{type,
+/// pattern}` (a glob over targets); `target` is read as `exact`, as older Backstage configs
+/// wrote it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleLocationConfig {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<LocationType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
 }
 
 /// One entry of `auth.tokens`.

@@ -1,10 +1,14 @@
 //! `paved serve`: builds the configuration, opens the store, starts the catalog and serves
 //! HTTP until Ctrl-C or SIGTERM.
 
-use crate::config::{Config, ConfigSources, FlagOverrides, LocationConfig, LocationType};
+use crate::config::{
+    Config, ConfigSources, FlagOverrides, LocationConfig, LocationType, RuleConfig,
+};
 use crate::{ConfigArgs, ServeArgs};
 use anyhow::{Context, bail};
-use paved_catalog::{CatalogService, CatalogSettings, LocationSpec};
+use paved_catalog::{
+    CatalogRule, CatalogRules, CatalogService, CatalogSettings, LocationSpec, RuleLocation,
+};
 use paved_server::{ApiToken, AppState, ServerSettings};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -216,10 +220,9 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
                 crate::config::redact_url(&database_url)
             )
         })?;
-    let catalog = Arc::new(CatalogService::new(
-        stores.catalog.clone(),
-        catalog_settings(&config),
-    ));
+    let mut settings = catalog_settings(&config);
+    settings.rules = Arc::new(catalog_rules(&config)?);
+    let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
     // Work that outlives a request runs as jobs; capabilities register their handlers here.
     let job_runner = paved_jobs::JobRunner::new(stores.jobs.clone(), worker_id());
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
@@ -240,12 +243,7 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         .catalog
         .locations
         .iter()
-        .map(|l| {
-            if l.rules.is_some() {
-                tracing::warn!(target = %l.target, "catalog location rules are accepted but not enforced");
-            }
-            LocationSpec::new(location_kind(l.kind), l.target.clone())
-        })
+        .map(|l| LocationSpec::new(location_kind(l.kind), l.target.clone()))
         .collect();
     catalog
         .register_config_locations(&specs)
@@ -279,6 +277,48 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     let _ = job_runner.await;
     catalog.close().await;
     served.context("the HTTP server stopped")
+}
+
+/// `catalog.rules` and the locations' own rules, checked: a bad pattern stops the start with
+/// the rule's place in the configuration.
+fn catalog_rules(config: &Config) -> anyhow::Result<CatalogRules> {
+    fn convert(rules: &[RuleConfig], key: &str) -> anyhow::Result<Vec<CatalogRule>> {
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                let mut converted = CatalogRule::allow(&rule.allow);
+                if let Some(locations) = &rule.locations {
+                    let locations = locations
+                        .iter()
+                        .enumerate()
+                        .map(|(j, l)| {
+                            RuleLocation::new(
+                                l.kind.map(location_kind),
+                                l.exact.as_deref().or(l.target.as_deref()),
+                                l.pattern.as_deref(),
+                            )
+                            .map_err(|e| anyhow::anyhow!("{key}[{i}].locations[{j}]: {e}"))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    converted = converted.from_locations(locations);
+                }
+                Ok(converted)
+            })
+            .collect()
+    }
+    let mut rules = match &config.catalog.rules {
+        None => CatalogRules::allow_all(),
+        Some(global) => CatalogRules::global(convert(global, "catalog.rules")?),
+    };
+    for (i, location) in config.catalog.locations.iter().enumerate() {
+        if let Some(own) = &location.rules {
+            let spec = LocationSpec::new(location_kind(location.kind), location.target.clone());
+            rules = rules
+                .with_location_rules(&spec, convert(own, &format!("catalog.locations[{i}].rules"))?);
+        }
+    }
+    Ok(rules)
 }
 
 /// This process's name on the leases it takes: unique per process, readable in the jobs table.
@@ -352,6 +392,44 @@ mod tests {
         assert_eq!(folder_of(Path::new(&glob.target)), dir.path());
         let err = location_from_argument("/no/such/folder/*.yaml").expect_err("missing base");
         assert!(err.to_string().contains("/no/such/folder"), "{err}");
+    }
+
+    #[test]
+    fn catalog_rules_come_from_the_configuration_and_bad_patterns_name_their_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("paved.yaml");
+        let load = |yaml: &str| {
+            std::fs::write(&path, yaml).expect("write config");
+            Config::load(&ConfigSources {
+                explicit_file: Some(path.clone()),
+                ..Default::default()
+            })
+        };
+        let config = load(
+            "catalog:\n  rules:\n    - allow: [Component]\n    - allow: [Group]\n      \
+             locations:\n        - type: url\n          pattern: 'https://git.example/org/*'\n  \
+             locations:\n    - type: file\n      target: /srv/people.yaml\n      rules:\n        \
+             - allow: [User]\n",
+        )
+        .expect("loads");
+        let rules = catalog_rules(&config).expect("valid rules");
+        let people = LocationSpec::new("file", "/srv/people.yaml");
+        let other = LocationSpec::new("file", "/srv/other.yaml");
+        assert!(rules.allows("component", &other, "file:/srv/other.yaml"));
+        assert!(!rules.allows("user", &other, "file:/srv/other.yaml"));
+        assert!(rules.allows("user", &people, "file:/srv/people.yaml"));
+        assert!(rules.allows("group", &other, "url:https://git.example/org/people"));
+        assert!(!rules.allows("group", &other, "file:/srv/other.yaml"));
+
+        let bad = load(
+            "catalog:\n  rules:\n    - allow: [Group]\n      locations:\n        - pattern: 'a['\n",
+        )
+        .expect("loads");
+        let error = catalog_rules(&bad).expect_err("bad pattern").to_string();
+        assert!(error.starts_with("catalog.rules[0].locations[0]"), "{error}");
+        let unknown = load("catalog:\n  rules:\n    - allow: [Group]\n      deny: [User]\n")
+            .expect_err("unknown key");
+        assert!(unknown.to_string().contains("deny"), "{unknown}");
     }
 
     #[test]
