@@ -9,6 +9,7 @@ pub mod error;
 pub mod git;
 pub mod ingest;
 pub mod location;
+pub mod maintenance;
 pub mod placeholder;
 pub mod processor;
 pub mod rules;

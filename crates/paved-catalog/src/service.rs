@@ -272,6 +272,16 @@ impl CatalogService {
     }
 
     /// The latest change events, newest first.
+    /// Deletes change events older than `older_than` (keeping the newest).
+    pub async fn prune_changes(&self, older_than: Duration) -> CatalogResult<u64> {
+        Ok(self.store.prune_changes(older_than).await?)
+    }
+
+    /// Deletes audit entries older than `older_than`.
+    pub async fn prune_audit_log(&self, older_than: Duration) -> CatalogResult<u64> {
+        Ok(self.store.prune_audit_log(older_than).await?)
+    }
+
     pub async fn recent_changes(&self, limit: usize) -> CatalogResult<Vec<ChangeEvent>> {
         Ok(self.store.recent_changes(limit).await?)
     }

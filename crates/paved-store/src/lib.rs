@@ -145,6 +145,15 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Audit entries newest first, at most `limit`, older than `before_id` when given.
     async fn audit_log(&self, limit: usize, before_id: Option<i64>)
     -> StoreResult<Vec<AuditEntry>>;
+
+    // ---- retention ---------------------------------------------------------------------
+
+    /// Deletes change events older than `older_than`, always keeping the newest one (the
+    /// catalog's version). Returns how many went. Readers tailing the events notice a gap
+    /// by their cursor being older than the oldest event left.
+    async fn prune_changes(&self, older_than: Duration) -> StoreResult<u64>;
+    /// Deletes audit entries older than `older_than`; returns how many.
+    async fn prune_audit_log(&self, older_than: Duration) -> StoreResult<u64>;
 }
 
 /// Opens the store named by a URL — `sqlite://path/to/file.db` (created if missing) or

@@ -666,6 +666,21 @@ impl CatalogStore for SqlStore {
         self.select_audit_entries(limit, before_id).await
     }
 
+    async fn prune_changes(&self, older_than: Duration) -> StoreResult<u64> {
+        let mut conn = self.writer_connection().await?;
+        let mut sql = Sql::new("DELETE FROM changes WHERE at < ");
+        sql.bind(now_millis().saturating_sub(millis(older_than)))
+            .push(" AND sequence < (SELECT MAX(sequence) FROM changes)");
+        sql.execute(&mut conn).await
+    }
+
+    async fn prune_audit_log(&self, older_than: Duration) -> StoreResult<u64> {
+        let mut conn = self.writer_connection().await?;
+        let mut sql = Sql::new("DELETE FROM audit_log WHERE at < ");
+        sql.bind(now_millis().saturating_sub(millis(older_than)));
+        sql.execute(&mut conn).await
+    }
+
     async fn recent_changes(&self, limit: usize) -> StoreResult<Vec<ChangeEvent>> {
         let mut sql = Sql::new(
             "SELECT sequence, entity_ref, etag, at FROM changes ORDER BY sequence DESC LIMIT ",

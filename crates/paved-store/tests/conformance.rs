@@ -1602,6 +1602,35 @@ async fn the_audit_log_keeps_entries_newest_first() {
         let older = store.audit_log(10, Some(entries[0].id)).await.unwrap();
         assert_eq!(older.len(), 2);
         assert_eq!(store.audit_log(1, None).await.unwrap().len(), 1);
+
+        assert_eq!(store.prune_audit_log(Duration::from_secs(3600)).await.unwrap(), 0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(store.prune_audit_log(Duration::ZERO).await.unwrap(), 3);
+        assert!(store.audit_log(10, None).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pruning_change_events_keeps_recent_ones_and_the_newest() {
+    on_each_backend(|store| async move {
+        let loc = location(&store, "/s.yaml").await;
+        let parts = vec![
+            part(vec![component("a", "t", "/one.yaml"), group("t", "/two.yaml")]),
+            complete_end(),
+        ];
+        apply_parts(&store, &loc, parts).await.unwrap();
+        let events = store.changes_since(0, 100).await.unwrap();
+        assert!(events.len() >= 2, "{events:?}");
+        let newest = store.recent_changes(1).await.unwrap()[0].sequence;
+
+        assert_eq!(store.prune_changes(Duration::from_secs(3600)).await.unwrap(), 0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let pruned = store.prune_changes(Duration::ZERO).await.unwrap();
+        assert_eq!(pruned as usize, events.len() - 1);
+        let left = store.changes_since(0, 100).await.unwrap();
+        assert_eq!(left.iter().map(|e| e.sequence).collect::<Vec<_>>(), vec![newest]);
+        assert_eq!(store.recent_changes(1).await.unwrap()[0].sequence, newest, "the version stays");
     })
     .await;
 }

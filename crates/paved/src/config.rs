@@ -139,6 +139,7 @@ config_section! {
         pub catalog: CatalogConfig,
         pub auth: AuthConfig,
         pub log: LogConfig,
+        pub retention: RetentionConfig,
     }
 }
 
@@ -200,6 +201,21 @@ config_section! {
         pub timeout: HumanDuration = HumanDuration(Duration::from_secs(120)),
         /// Largest checkout kept, in bytes on disk.
         pub max_bytes: u64 = 512 * 1024 * 1024,
+    }
+}
+
+config_section! {
+    /// How long history is kept. A background job prunes it (one replica at a time).
+    pub struct RetentionConfig {
+        /// Catalog change events (what search, caches and "recently changed" read). A reader
+        /// that falls further behind than this rebuilds from the catalog.
+        pub changes: HumanDuration = HumanDuration(Duration::from_secs(7 * 24 * 3600)),
+        /// Audit log entries.
+        pub audit: HumanDuration = HumanDuration(Duration::from_secs(400 * 24 * 3600)),
+        /// Finished background jobs (template tasks' jobs, docs builds, …).
+        pub jobs: HumanDuration = HumanDuration(Duration::from_secs(30 * 24 * 3600)),
+        /// How often pruning runs.
+        pub prune_every: HumanDuration = HumanDuration(Duration::from_secs(3600)),
     }
 }
 
@@ -836,7 +852,7 @@ mod tests {
             err.lines().next(),
             Some(
                 "unknown configuration key `servr` in environment variable PAVED_SERVR__PORT \
-                 (expected one of: data_dir, server, database, catalog, auth, log)"
+                 (expected one of: data_dir, server, database, catalog, auth, log, retention)"
             )
         );
     }

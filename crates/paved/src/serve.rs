@@ -6,6 +6,7 @@ use crate::config::{
 };
 use crate::{ConfigArgs, ServeArgs};
 use anyhow::{Context, bail};
+use paved_catalog::maintenance::{PruneHandler, Retention, schedule_pruning};
 use paved_catalog::{
     CatalogRule, CatalogRules, CatalogService, CatalogSettings, LocationSpec, RuleLocation,
 };
@@ -13,6 +14,7 @@ use paved_server::{ApiToken, AppState, ServerSettings};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The demo organisation's catalog, written to `<data_dir>/demo/` by `--demo`.
 #[derive(rust_embed::RustEmbed)]
@@ -250,7 +252,24 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         .await
         .context("cannot register the configured catalog locations")?;
     let refresh_loop = catalog.clone().spawn_refresh_loop();
+    let retention = Retention {
+        changes: config.retention.changes.0,
+        audit: config.retention.audit.0,
+        jobs: config.retention.jobs.0,
+        every: config.retention.prune_every.0,
+    };
+    let job_queue = job_runner.queue();
+    let job_runner = job_runner.register(Arc::new(PruneHandler::new(
+        catalog.clone(),
+        stores.jobs.clone(),
+        job_queue.clone(),
+        retention,
+    )));
     let (_job_queue, job_runner) = job_runner.spawn(jobs_stopped);
+    // A minute after start: starting stays quick, and a crash loop does not prune in a loop.
+    schedule_pruning(&job_queue, Duration::from_secs(60))
+        .await
+        .context("cannot schedule the pruning of old history")?;
 
     let state = AppState::new(
         catalog.clone(),
