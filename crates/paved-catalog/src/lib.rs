@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod facet_cache;
 pub mod git;
 pub mod ingest;
 pub mod location;

@@ -84,12 +84,14 @@ pub struct CatalogService {
     store: Arc<dyn CatalogStore>,
     settings: CatalogSettings,
     roots: RwLock<AllowedRoots>,
+    pub(crate) facet_cache: crate::facet_cache::FacetCache,
 }
 
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, settings: CatalogSettings) -> Self {
         let roots = RwLock::new(AllowedRoots::new(settings.allowed_roots.clone()));
         CatalogService {
+            facet_cache: Default::default(),
             store,
             settings,
             roots,

@@ -771,3 +771,36 @@ async fn catalog_rules_keep_out_the_kinds_a_location_may_not_provide() {
         refused.diagnostic
     );
 }
+
+#[tokio::test]
+async fn cached_facets_follow_the_catalog_version() {
+    use paved_catalog::facet_cache::Staleness;
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    write(&root.join("a/catalog-info.yaml"), &component("a", "team-a"));
+    write(&root.join("b/catalog-info.yaml"), &component("b", "team-b"));
+    let catalog = service(dir.path(), vec![root.clone()]).await;
+    let owners = |counts: &BTreeMap<String, Vec<paved_store::FacetCount>>| {
+        let mut values: Vec<(String, u64)> = counts["spec.owner"]
+            .iter()
+            .map(|c| (c.value.clone(), c.count))
+            .collect();
+        values.sort();
+        values
+    };
+    let facets = vec!["spec.owner".to_string()];
+    register(&catalog, "file", &root.join("a/catalog-info.yaml").display().to_string()).await;
+    let first = catalog.facets_cached(&facets, None, Staleness::Current).await.unwrap();
+    assert_eq!(owners(&first), [("team-a".to_string(), 1)]);
+
+    register(&catalog, "file", &root.join("b/catalog-info.yaml").display().to_string()).await;
+    let expected = [("team-a".to_string(), 1), ("team-b".to_string(), 1)];
+    // The portal's kind: previous counts at once, the new ones computed behind it.
+    let stale = catalog.facets_cached(&facets, None, Staleness::WhileRevalidating).await.unwrap();
+    assert_eq!(owners(&stale), [("team-a".to_string(), 1)]);
+    // The API's kind: a change is counted at once.
+    let current = catalog.facets_cached(&facets, None, Staleness::Current).await.unwrap();
+    assert_eq!(owners(&current), expected);
+    let cached = catalog.facets_cached(&facets, None, Staleness::WhileRevalidating).await.unwrap();
+    assert_eq!(owners(&cached), expected);
+}
