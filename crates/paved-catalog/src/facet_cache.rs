@@ -32,6 +32,9 @@ pub enum Staleness {
 pub(crate) struct FacetCache {
     entries: Mutex<HashMap<String, Entry>>,
     refreshing: Mutex<HashSet<String>>,
+    /// One computation per key at a time: concurrent misses (a burst of requests after a
+    /// start or a change) wait for the first one's result instead of each counting again.
+    computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 struct Entry {
@@ -59,6 +62,14 @@ impl FacetCache {
             let taken = Instant::now();
             entries.insert(key, Entry { version, taken, counts });
         }
+    }
+
+    fn computation_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut computing = self.computing.lock().unwrap_or_else(|e| e.into_inner());
+        if computing.len() >= ENTRIES {
+            computing.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        computing.entry(key.to_owned()).or_default().clone()
     }
 
     /// Marks `key` as being recomputed; false when that is already under way.
@@ -106,6 +117,12 @@ impl CatalogService {
                 Ok(stale)
             }
             _ => {
+                let lock = self.facet_cache.computation_lock(&key);
+                let _computing = lock.lock().await;
+                // Whoever held the lock before may have just stored what we need.
+                if let Some((counts, true)) = self.facet_cache.get(&key, version) {
+                    return Ok(counts);
+                }
                 let counts = self.facets(facets, filter).await?;
                 self.facet_cache.put(key, version, counts.clone());
                 Ok(counts)
