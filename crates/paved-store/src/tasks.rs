@@ -98,6 +98,8 @@ pub trait TaskStore: Send + Sync + 'static {
         output: Option<Value>,
     ) -> StoreResult<bool>;
     async fn heartbeat_task(&self, id: &str) -> StoreResult<()>;
+    /// Opens a failed or cancelled task again (retry); `Ok(false)` when it is not one.
+    async fn reopen_task(&self, id: &str) -> StoreResult<bool>;
     async fn append_task_event(
         &self,
         task_id: &str,
@@ -247,6 +249,16 @@ impl TaskStore for SqlStore {
         sql.bind(now_millis()).push(" WHERE id = ").bind(id.to_string());
         sql.execute(&mut conn).await?;
         Ok(())
+    }
+
+    async fn reopen_task(&self, id: &str) -> StoreResult<bool> {
+        let mut conn = self.writer_connection().await?;
+        let mut sql = Sql::new("UPDATE scaffolder_tasks SET status = 'open', output = NULL, updated_at = ");
+        sql.bind(now_millis())
+            .push(" WHERE id = ")
+            .bind(id.to_string())
+            .push(" AND status IN ('failed', 'cancelled')");
+        Ok(sql.execute(&mut conn).await? > 0)
     }
 
     async fn append_task_event(

@@ -1803,6 +1803,11 @@ async fn scaffolder_tasks_keep_status_output_and_events_in_order() {
         assert!(tasks.set_task_status("task-a", TaskStatus::Completed, Some(output.clone())).await.unwrap());
         assert!(!tasks.set_task_status("task-a", TaskStatus::Failed, None).await.unwrap(),
             "a final status stays");
+        assert!(!tasks.reopen_task("task-a").await.unwrap(), "a completed task is not retried");
+        assert!(!tasks.reopen_task("task-b").await.unwrap(), "an open task is not reopened");
+        assert!(tasks.set_task_status("task-b", TaskStatus::Failed, None).await.unwrap());
+        assert!(tasks.reopen_task("task-b").await.unwrap());
+        assert_eq!(tasks.task("task-b").await.unwrap().unwrap().status, TaskStatus::Open);
         let done = tasks.task("task-a").await.unwrap().unwrap();
         assert_eq!((done.status, done.output, done.job_id), (TaskStatus::Completed, Some(output), Some(17)));
         assert!(done.last_heartbeat_at.is_some());
