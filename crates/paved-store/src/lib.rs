@@ -12,8 +12,10 @@ mod jobs;
 mod query;
 mod sql;
 mod store;
+mod tasks;
 mod types;
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use tasks::{NewTask, StoredTask, TaskEvent, TaskStatus, TaskStore};
 pub use jobs::{Job, JobId, JobOutcome, JobState, JobStore, LeaseStatus, NewJob};
 pub use types::*;
 
@@ -167,6 +169,7 @@ pub async fn connect(url: &str) -> StoreResult<Arc<dyn CatalogStore>> {
 pub struct Stores {
     pub catalog: Arc<dyn CatalogStore>,
     pub jobs: Arc<dyn JobStore>,
+    pub tasks: Arc<dyn TaskStore>,
 }
 
 /// Connects to `url` like [`connect`] and hands out every store on that database.
@@ -174,6 +177,7 @@ pub async fn connect_stores(url: &str) -> StoreResult<Stores> {
     let store = Arc::new(store::SqlStore::connect(url).await?);
     Ok(Stores {
         catalog: store.clone(),
-        jobs: store,
+        jobs: store.clone(),
+        tasks: store,
     })
 }

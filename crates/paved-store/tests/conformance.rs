@@ -1764,3 +1764,62 @@ async fn retries_wait_and_cancellation_reaches_the_worker() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn scaffolder_tasks_keep_status_output_and_events_in_order() {
+    on_each_backend_stores(|stores| async move {
+        let tasks = stores.tasks;
+        let spec = json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "parameters": {"name": "x"}});
+        let a = tasks
+            .create_task(NewTask { id: "task-a".into(), spec: spec.clone(), created_by: Some("user:default/ada".into()) })
+            .await
+            .unwrap();
+        assert_eq!((a.status, a.spec.clone(), a.job_id), (TaskStatus::Open, spec.clone(), None));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        tasks
+            .create_task(NewTask { id: "task-b".into(), spec: json!({}), created_by: None })
+            .await
+            .unwrap();
+        assert!(tasks.create_task(NewTask { id: "task-a".into(), spec: json!({}), created_by: None }).await.is_err(),
+            "ids are unique");
+
+        tasks.set_task_job("task-a", 17).await.unwrap();
+        assert!(matches!(tasks.set_task_job("nope", 1).await, Err(StoreError::NotFound(_))));
+        assert!(tasks.set_task_status("task-a", TaskStatus::Processing, None).await.unwrap());
+        tasks.heartbeat_task("task-a").await.unwrap();
+        let first = tasks.append_task_event("task-a", "log", json!({"message": "one", "stepId": "fetch"})).await.unwrap();
+        let second = tasks.append_task_event("task-a", "log", json!({"message": "two"})).await.unwrap();
+        tasks.append_task_event("task-b", "log", json!({"message": "other"})).await.unwrap();
+        assert!(second.id > first.id);
+        assert!(tasks.append_task_event("nope", "log", json!({})).await.is_err());
+
+        let all = tasks.task_events("task-a", None, 100).await.unwrap();
+        assert_eq!(all.iter().map(|e| e.body["message"].clone()).collect::<Vec<_>>(), vec![json!("one"), json!("two")]);
+        let after = tasks.task_events("task-a", Some(first.id), 100).await.unwrap();
+        assert_eq!(after.len(), 1);
+        assert_eq!(after[0].id, second.id);
+
+        let output = json!({"links": [{"url": "file:///srv/git/a.git"}]});
+        assert!(tasks.set_task_status("task-a", TaskStatus::Completed, Some(output.clone())).await.unwrap());
+        assert!(!tasks.set_task_status("task-a", TaskStatus::Failed, None).await.unwrap(),
+            "a final status stays");
+        assert!(!tasks.reopen_task("task-a").await.unwrap(), "a completed task is not retried");
+        assert!(!tasks.reopen_task("task-b").await.unwrap(), "an open task is not reopened");
+        assert!(tasks.set_task_status("task-b", TaskStatus::Failed, None).await.unwrap());
+        assert!(tasks.reopen_task("task-b").await.unwrap());
+        assert_eq!(tasks.task("task-b").await.unwrap().unwrap().status, TaskStatus::Open);
+        let done = tasks.task("task-a").await.unwrap().unwrap();
+        assert_eq!((done.status, done.output, done.job_id), (TaskStatus::Completed, Some(output), Some(17)));
+        assert!(done.last_heartbeat_at.is_some());
+        assert!(tasks.task("nope").await.unwrap().is_none());
+
+        let (page, total) = tasks.list_tasks(None, 10, 0).await.unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(page.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec!["task-b", "task-a"]);
+        let (mine, total) = tasks.list_tasks(Some("user:default/ada"), 10, 0).await.unwrap();
+        assert_eq!((mine.len(), total), (1, 1));
+        let (second_page, _) = tasks.list_tasks(None, 1, 1).await.unwrap();
+        assert_eq!(second_page[0].id, "task-a");
+    })
+    .await;
+}
