@@ -140,7 +140,62 @@ config_section! {
         pub auth: AuthConfig,
         pub log: LogConfig,
         pub retention: RetentionConfig,
+        pub scaffolder: ScaffolderConfig,
     }
+}
+
+config_section! {
+    /// Software templates: where tasks run, where they may publish, the naming convention.
+    pub struct ScaffolderConfig {
+        /// Git hosts that RepoUrlPicker values (`host?owner=o&repo=r`) resolve through:
+        /// `[{host, remote: "file:///srv/git/{owner}/{repo}.git", kind: git|github|gitlab,
+        /// api_base_url, username, token_env, token_file}]`. The token is read from the named
+        /// environment variable or file, never written in this file.
+        pub git_hosts: Vec<GitHostConfig> = Vec::new(),
+        /// Folders local git remotes (`file://…` or absolute paths) may be in. Publishing to
+        /// a local path elsewhere is refused.
+        pub local_git_roots: Vec<PathBuf> = Vec::new(),
+        /// Time limit for one git command of a publish action.
+        pub git_timeout: HumanDuration = HumanDuration(Duration::from_secs(120)),
+        /// Author of the commits templates make.
+        pub git_author_name: String = "paved scaffolder".to_owned(),
+        /// Author e-mail of the commits templates make.
+        pub git_author_email: String = "scaffolder@paved.local".to_owned(),
+        /// How many jobs (template tasks and other background work) run at once in this process.
+        pub concurrency: usize = 2,
+    }
+    sections {
+        pub naming: NamingConfig,
+    }
+}
+
+config_section! {
+    /// The naming convention checked before anything is created.
+    pub struct NamingConfig {
+        /// A regular expression the EntityNamePicker value must match (default kebab-case).
+        pub pattern: String = "^[a-z0-9]+(-[a-z0-9]+)*$".to_owned(),
+        /// Longest name allowed.
+        pub max_length: usize = 63,
+    }
+}
+
+/// One entry of `scaffolder.git_hosts`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHostConfig {
+    pub host: String,
+    #[serde(default)]
+    pub remote: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 config_section! {

@@ -212,6 +212,48 @@ fn catalog_settings(config: &Config) -> CatalogSettings {
     settings
 }
 
+/// The scaffolder's settings from `scaffolder.*`; git host tokens are read from their
+/// environment variable or file here, so they never sit in the configuration file.
+fn scaffolder_settings(config: &Config) -> anyhow::Result<paved_scaffolder::ScaffolderSettings> {
+    use paved_scaffolder::actions::{ForgeKind, GitHost};
+    let mut settings = paved_scaffolder::ScaffolderSettings::new(config.data_dir.join("scaffolder"));
+    settings.naming_pattern = config.scaffolder.naming.pattern.clone();
+    settings.naming_max_length = config.scaffolder.naming.max_length;
+    settings.git.local_roots = config.scaffolder.local_git_roots.clone();
+    settings.git.timeout = config.scaffolder.git_timeout.0;
+    settings.git.author_name = config.scaffolder.git_author_name.clone();
+    settings.git.author_email = config.scaffolder.git_author_email.clone();
+    for host in &config.scaffolder.git_hosts {
+        let kind = match host.kind.as_deref().unwrap_or("git") {
+            "git" => ForgeKind::Git,
+            "github" => ForgeKind::Github,
+            "gitlab" => ForgeKind::Gitlab,
+            other => anyhow::bail!("scaffolder.git_hosts: host {}: kind '{other}' is not git, github or gitlab", host.host),
+        };
+        let token = match (&host.token_env, &host.token_file) {
+            (Some(var), _) => Some(std::env::var(var).with_context(|| {
+                format!("scaffolder.git_hosts: host {}: environment variable {var} is not set", host.host)
+            })?),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("scaffolder.git_hosts: host {}: cannot read {}", host.host, file.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        settings.git.hosts.push(GitHost {
+            host: host.host.clone(),
+            remote: host.remote.clone(),
+            kind,
+            api_base_url: host.api_base_url.clone(),
+            username: host.username.clone(),
+            token,
+        });
+    }
+    Ok(settings)
+}
+
 async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> anyhow::Result<()> {
     let database_url = config.database_url();
     let stores = paved_store::connect_stores(&database_url)
@@ -265,6 +307,15 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         job_queue.clone(),
         retention,
     )));
+    let scaffolder = Arc::new(paved_scaffolder::ScaffolderService::new(
+        catalog.clone(),
+        stores.tasks.clone(),
+        scaffolder_settings(&config)?,
+    ));
+    let job_runner = job_runner
+        .register(Arc::new(paved_scaffolder::TaskJobHandler(scaffolder.clone())))
+        .concurrency(config.scaffolder.concurrency);
+    scaffolder.set_queue(job_queue.clone());
     let (_job_queue, job_runner) = job_runner.spawn(jobs_stopped);
     // A minute after start: starting stays quick, and a crash loop does not prune in a loop.
     schedule_pruning(&job_queue, Duration::from_secs(60))
@@ -284,7 +335,8 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         },
         Some(paved_server::install_metrics_recorder()),
     )
-    .map_err(|e| anyhow::anyhow!("the portal's templates do not load: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("the portal's templates do not load: {e}"))?
+    .with_scaffolder(scaffolder);
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
     println!("paved listening on http://{address}");
