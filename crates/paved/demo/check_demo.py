@@ -33,6 +33,23 @@ TIERS = {"critical", "high", "medium", "low"}
 LIFECYCLES = {"production", "experimental", "deprecated"}
 API_TYPES = {"openapi", "asyncapi", "graphql", "grpc"}
 MAX_FOLDER_BYTES = 600 * 1024
+# The golden paths (Software Templates and their skeletons) have a budget of their own.
+GOLDEN_PATHS = os.path.join(HERE, "golden-paths")
+MAX_GOLDEN_PATHS_BYTES = 640 * 1024
+TEMPLATE_API_VERSION = "scaffolder.backstage.io/v1beta3"
+# What every skeleton of a template type must hold (a path ending in / is a folder; a tuple is
+# "one of").
+SKELETON_FILES = {
+    "service": ["src/", "tests/", "Dockerfile", ("chart/Chart.yaml", "helm/Chart.yaml"),
+                ".github/workflows/ci.yml", "docs/index.md", "mkdocs.yml", "catalog-info.yaml",
+                "terraform/", "README.md"],
+    "website": ["docs/index.md", "mkdocs.yml", "Dockerfile", ("chart/Chart.yaml", "helm/Chart.yaml"),
+                ".github/workflows/ci.yml", "catalog-info.yaml", "terraform/", "README.md"],
+    "resource": ["terraform/", "catalog-info.yaml", "docs/index.md", "mkdocs.yml",
+                 ".github/workflows/ci.yml", "README.md"],
+}
+# The nunjucks block tags the skeletons may use.
+BLOCK_TAGS = {"if", "elif", "else", "endif", "for", "endfor", "raw", "endraw", "set"}
 
 # Required spec fields per kind (the brief's subset of Backstage's JSON schemas).
 REQUIRED = {
@@ -44,6 +61,7 @@ REQUIRED = {
     "Group": ["type", "children"],
     "User": ["memberOf"],
     "Location": [],
+    "Template": ["type", "owner", "parameters", "steps"],
 }
 # Which spec fields hold references and the kind assumed when the reference names none.
 # None means the reference must name its kind explicitly.
@@ -56,6 +74,7 @@ REF_FIELDS = {
     "Domain": {"owner": "group"},
     "Group": {"parent": "group", "children": "group"},
     "User": {"memberOf": "group"},
+    "Template": {"owner": "group"},
 }
 
 problems = []
@@ -140,8 +159,9 @@ for path, i, e in entities:
     where = f"{rel(path)}#{i + 1}"
     kind = e.get("kind")
     meta = e.get("metadata")
-    if e.get("apiVersion") != "backstage.io/v1alpha1":
-        problem(where, f"apiVersion {e.get('apiVersion')!r} is not backstage.io/v1alpha1")
+    want_version = TEMPLATE_API_VERSION if kind == "Template" else "backstage.io/v1alpha1"
+    if e.get("apiVersion") != want_version:
+        problem(where, f"apiVersion {e.get('apiVersion')!r} is not {want_version}")
     if kind not in REQUIRED:
         problem(where, f"unexpected kind {kind!r}")
         continue
@@ -428,25 +448,128 @@ for k, (where, e) in index.items():
     if k[0] == "api" and "_definition_file" in e:
         check_definition(where, e["spec"].get("type"), e["_definition_file"])
 
+# ------------------------------------------------------------------------------------- templates
+def field(props, name):
+    v = props.get(name)
+    return v if isinstance(v, dict) else {}
+
+
+def check_template(where, path, e):
+    spec = e["spec"]
+    base = os.path.dirname(path)
+    if spec.get("type") not in SKELETON_FILES:
+        problem(where, f"spec.type {spec.get('type')!r} is not one of {sorted(SKELETON_FILES)}")
+    params = spec.get("parameters")
+    if not isinstance(params, list) or not all(isinstance(p, dict) for p in params):
+        problem(where, "spec.parameters must be a list of forms")
+        return
+    props, required = {}, set()
+    for form in params:
+        props.update(form.get("properties") or {})
+        required.update(form.get("required") or [])
+    expect = {"name": "EntityNamePicker", "owner": "OwnerPicker", "system": "EntityPicker",
+              "repoUrl": "RepoUrlPicker"}
+    for name, picker in expect.items():
+        if field(props, name).get("ui:field") != picker:
+            problem(where, f"parameter {name} must use ui:field {picker}")
+        if name not in required:
+            problem(where, f"parameter {name} must be required")
+    if "Group" not in (field(props, "owner").get("ui:options") or {}).get("allowedKinds", []):
+        problem(where, "parameter owner must allow the Group kind (ui:options.allowedKinds)")
+    if "description" not in props:
+        problem(where, "parameter description missing")
+    lifecycle = field(props, "lifecycle")
+    if not set(lifecycle.get("enum") or []) <= LIFECYCLES or not lifecycle.get("enum"):
+        problem(where, "parameter lifecycle must be an enum of catalog lifecycles")
+    steps = {s.get("action"): s for s in spec.get("steps") or [] if isinstance(s, dict)}
+    fetch = steps.get("fetch:template", {}).get("input") or {}
+    publish = steps.get("publish:git", {})
+    register = steps.get("catalog:register", {}).get("input") or {}
+    if not fetch:
+        problem(where, "a fetch:template step is required")
+    if fetch.get("url") != "./skeleton" or not os.path.isdir(os.path.join(base, "skeleton")):
+        problem(where, "fetch:template must render ./skeleton, beside template.yaml")
+        return
+    pinput = publish.get("input") or {}
+    if publish.get("id") != "publish" or pinput.get("repoUrl") != "${{ parameters.repoUrl }}" \
+            or pinput.get("defaultBranch") != "main" or not pinput.get("gitCommitMessage"):
+        problem(where, "publish:git step (id publish) needs repoUrl, defaultBranch main and gitCommitMessage")
+    if register.get("repoContentsUrl") != "${{ steps['publish'].output.repoContentsUrl }}" \
+            or register.get("catalogInfoPath") != "/catalog-info.yaml":
+        problem(where, "catalog:register needs the published repoContentsUrl and /catalog-info.yaml")
+    links = (spec.get("output") or {}).get("links") or []
+    if not any("url" in l for l in links) or not any("entityRef" in l for l in links):
+        problem(where, "output.links must point at the repository and the catalog entity")
+    values = set((fetch.get("values") or {}).keys())
+    skeleton = os.path.join(base, "skeleton")
+    for want in SKELETON_FILES.get(spec.get("type"), []):
+        options = want if isinstance(want, tuple) else (want,)
+        if not any(os.path.isdir(os.path.join(skeleton, o)) if o.endswith("/")
+                   else os.path.isfile(os.path.join(skeleton, o)) for o in options):
+            problem(where, f"skeleton lacks {' or '.join(options)}")
+    for dirpath, _, files in os.walk(skeleton):
+        for name in files:
+            file = os.path.join(dirpath, name)
+            try:
+                with open(file, encoding="utf-8") as f:
+                    text = f.read()
+            except UnicodeDecodeError:
+                continue
+            here = rel(file)
+            for m in re.finditer(r"values\.([A-Za-z_]\w*)", text):
+                if m.group(1) not in values:
+                    problem(here, f"uses values.{m.group(1)}, which fetch:template does not pass")
+            for m in re.finditer(r"(?<!\$)\{\{\s*(values|parameters)\.", text):
+                problem(here, f"'{{{{ {m.group(1)}.' lacks its '$' (Backstage writes ${{{{ … }}}})")
+            for m in re.finditer(r"\{%-?\s*(\w+)", text):
+                if m.group(1) not in BLOCK_TAGS:
+                    problem(here, f"line {text[:m.start()].count(chr(10)) + 1}: '{{%' starts an unknown tag {m.group(1)!r} (escape it)")
+            if "{#" in text:
+                problem(here, f"line {text[:text.index('{#')].count(chr(10)) + 1}: '{{#' starts a template comment")
+    mk = os.path.join(skeleton, "mkdocs.yml")
+    if os.path.isfile(mk):
+        with open(mk, encoding="utf-8") as f:
+            nav = (yaml.safe_load(f) or {}).get("nav") or []
+        for item in nav:
+            for page in (item.values() if isinstance(item, dict) else [item]):
+                if isinstance(page, str) and not os.path.isfile(os.path.join(skeleton, "docs", page)):
+                    problem(where, f"skeleton mkdocs nav page docs/{page} missing")
+
+
+templates = 0
+for k, (where, e) in index.items():
+    if k[0] == "template":
+        templates += 1
+        path = next(p for p, i, x in entities if x is e)
+        check_template(where, path, e)
+if templates == 0:
+    problem("golden-paths", "the demo has no Software Templates")
+
 # ------------------------------------------------------------------------------------- folder
-total = 0
+total = golden = 0
 for dirpath, _, files in os.walk(HERE):
     if "__pycache__" in dirpath:
         continue
-    total += sum(os.path.getsize(os.path.join(dirpath, f)) for f in files)
+    size = sum(os.path.getsize(os.path.join(dirpath, f)) for f in files)
+    if dirpath == GOLDEN_PATHS or dirpath.startswith(GOLDEN_PATHS + os.sep):
+        golden += size
+    else:
+        total += size
 if total > MAX_FOLDER_BYTES:
     problem("demo", f"folder is {total} bytes, over {MAX_FOLDER_BYTES}")
+if golden > MAX_GOLDEN_PATHS_BYTES:
+    problem("demo", f"golden-paths is {golden} bytes, over {MAX_GOLDEN_PATHS_BYTES}")
 
 # ------------------------------------------------------------------------------------- report
 counts = Counter(e["kind"] for _, e in index.values())
-for kind in ["Location", "Domain", "System", "Group", "User", "Component", "API", "Resource"]:
+for kind in ["Location", "Domain", "System", "Group", "User", "Component", "API", "Resource", "Template"]:
     print(f"{kind:<10} {counts.get(kind, 0)}")
 comp = [e for k, (_, e) in index.items() if k[0] == "component"]
 print("component types:", dict(Counter(c["spec"]["type"] for c in comp)))
 print("lifecycles:     ", dict(Counter(c["spec"]["lifecycle"] for c in comp)))
 print("api types:      ", dict(Counter(e["spec"]["type"] for k, (_, e) in index.items() if k[0] == "api")))
 print("resource types: ", dict(Counter(e["spec"]["type"] for k, (_, e) in index.items() if k[0] == "resource")))
-print(f"files: {len(seen_files)}, folder size: {total} bytes")
+print(f"files: {len(seen_files)}, folder size: {total} bytes, golden paths: {golden} bytes")
 print("validators:", "openapi-spec-validator" if openapi_validate else "no openapi-spec-validator",
       "/", "graphql-core" if graphql else "no graphql-core")
 if problems:

@@ -170,12 +170,9 @@ fn write_demo(data_dir: &Path) -> anyhow::Result<PathBuf> {
             continue;
         };
         // The catalog needs its YAML and the files it pulls in (API definitions in JSON,
-        // GraphQL, protobuf; docs); the folder's consistency-check script is not part of it.
-        if Path::new(name.as_ref())
-            .extension()
-            .and_then(|e| e.to_str())
-            == Some("py")
-        {
+        // GraphQL, protobuf; docs; the golden paths' skeletons); the folder's consistency-check
+        // script is not part of it.
+        if name.as_ref() == "check_demo.py" {
             continue;
         }
         let target = root.join(name.as_ref());
@@ -512,6 +509,12 @@ mod tests {
         // Files referred to by `$text` placeholders come along; the check script does not.
         assert!(dir.path().join("demo/apis/specs/payments.proto").is_file());
         assert!(!dir.path().join("demo/check_demo.py").exists());
+        // The golden paths come whole: templates, skeleton sources in every language, dotfiles.
+        let skeletons = dir.path().join("demo/golden-paths");
+        assert!(skeletons.join("all.yaml").is_file());
+        assert!(skeletons.join("python-fastapi-service/skeleton/src/app/main.py").is_file());
+        assert!(skeletons.join("rust-axum-service/skeleton/.github/workflows/ci.yml").is_file());
+        assert!(skeletons.join("go-service/skeleton/.gitignore").is_file());
         // Files referred to by `$text` placeholders come along; the check script does not.
         assert!(dir.path().join("demo/apis/specs/payments.proto").is_file());
         assert!(!dir.path().join("demo/check_demo.py").exists());
