@@ -46,6 +46,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 max_bytes: 1 << 30,
             },
             limits: Default::default(),
+            rules: Default::default(),
         };
         let started = Instant::now();
         let reading = reader

@@ -9,6 +9,7 @@ use crate::location::{
     AllowedRoots, GitTarget, LocationSpec, ParsedTarget, clean_repo_path, glob_base, is_glob,
     normalize,
 };
+use crate::rules::CatalogRules;
 use crate::processor::{ChildTargets, DocumentOutcome, FileContext, process_document};
 use globset::GlobBuilder;
 use paved_model::entity::annotation;
@@ -36,6 +37,8 @@ pub struct Reader {
     pub roots: AllowedRoots,
     pub git: GitSettings,
     pub limits: YamlLimits,
+    /// Which kinds each location may provide.
+    pub rules: std::sync::Arc<CatalogRules>,
 }
 
 /// A file to read, with where it came from.
@@ -218,7 +221,9 @@ impl Reader {
             while files.peek().is_some() {
                 let batch: Vec<SourceFile> = files.by_ref().take(in_flight).collect();
                 for result in process_files(batch, &self.limits, &origin).await {
-                    for entity in take_file_result(result, &mut end, &mut pending) {
+                    for entity in
+                        take_file_result(result, &mut end, &mut pending, &self.rules, spec)
+                    {
                         if !out.push(entity).await {
                             return;
                         }
@@ -290,7 +295,7 @@ impl Reader {
             ..SnapshotEnd::default()
         };
         let mut pending = Vec::new();
-        let entities = take_file_result(result, &mut end, &mut pending);
+        let entities = take_file_result(result, &mut end, &mut pending, &self.rules, spec);
         Some(vec![
             SnapshotPart::Entities(entities),
             SnapshotPart::End(end),
@@ -374,11 +379,14 @@ impl Reader {
 }
 
 /// Takes one processed file apart: its problems go into `end`, the targets of its Location
-/// entities into `pending`, and its entities are returned.
+/// entities into `pending`, and its entities are returned — those the catalog rules allow
+/// for `root`; the others become errors on the Location entity that listed the file.
 fn take_file_result(
     result: FileResult,
     end: &mut SnapshotEnd,
     pending: &mut Vec<(LocationSpec, EntityRef, Option<SourceFile>)>,
+    rules: &CatalogRules,
+    root: &LocationSpec,
 ) -> Vec<EncodedEntity> {
     if !result.failed.is_empty() {
         end.failed_files.push(result.file.display.clone());
@@ -405,6 +413,22 @@ fn take_file_result(
     }
     let mut entities = Vec::with_capacity(result.accepted.len());
     for (processed, children) in result.accepted {
+        let kind = processed.entity_ref.kind();
+        if !rules.allows(kind, root, &result.file.managed_by) {
+            end.errors.push(ProcessingError {
+                entity_ref: Some(result.file.parent.clone()),
+                diagnostic: Diagnostic::error(format!(
+                    "{} is not allowed from this location: the catalog rules (catalog.rules, or \
+                     the location's rules) do not allow entities of kind {kind} from {}",
+                    processed.entity_ref,
+                    result.file.display
+                ))
+                .with_file(result.file.display.clone())
+                .at(processed.source.line, processed.source.column)
+                .with_field("kind"),
+            });
+            continue;
+        }
         for warning in &processed.warnings {
             end.errors.push(ProcessingError {
                 entity_ref: Some(processed.entity_ref.clone()),

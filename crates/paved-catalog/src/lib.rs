@@ -6,16 +6,20 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod facet_cache;
 pub mod git;
 pub mod ingest;
 pub mod location;
+pub mod maintenance;
 pub mod placeholder;
 pub mod processor;
+pub mod rules;
 pub mod service;
 
 pub use error::CatalogError;
 pub use ingest::validate_files;
 pub use location::{AllowedRoots, LocationSpec};
+pub use rules::{CatalogRule, CatalogRules, RuleLocation};
 pub use service::{
     AddLocationOutcome, CatalogResult, CatalogService, CatalogSettings, ValidationReport,
 };

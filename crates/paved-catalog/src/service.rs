@@ -4,6 +4,7 @@ use crate::error::CatalogError;
 use crate::git::GitSettings;
 use crate::ingest::Reader;
 use crate::location::{AllowedRoots, LocationSpec};
+use crate::rules::CatalogRules;
 use paved_model::entity::annotation;
 use paved_model::filter::EntityFilter;
 use paved_model::yaml::YamlLimits;
@@ -42,6 +43,8 @@ pub struct CatalogSettings {
     pub git_max_bytes: u64,
     /// Size limit of one catalog file.
     pub max_file_bytes: usize,
+    /// Which kinds each location may provide (`catalog.rules`).
+    pub rules: Arc<CatalogRules>,
 }
 
 impl CatalogSettings {
@@ -53,6 +56,7 @@ impl CatalogSettings {
             git_timeout: Duration::from_secs(120),
             git_max_bytes: 512 * 1024 * 1024,
             max_file_bytes: 2 * 1024 * 1024,
+            rules: Arc::new(CatalogRules::allow_all()),
         }
     }
 }
@@ -80,12 +84,14 @@ pub struct CatalogService {
     store: Arc<dyn CatalogStore>,
     settings: CatalogSettings,
     roots: RwLock<AllowedRoots>,
+    pub(crate) facet_cache: crate::facet_cache::FacetCache,
 }
 
 impl CatalogService {
     pub fn new(store: Arc<dyn CatalogStore>, settings: CatalogSettings) -> Self {
         let roots = RwLock::new(AllowedRoots::new(settings.allowed_roots.clone()));
         CatalogService {
+            facet_cache: Default::default(),
             store,
             settings,
             roots,
@@ -104,6 +110,7 @@ impl CatalogService {
                 max_bytes: self.settings.max_file_bytes,
                 ..YamlLimits::default()
             },
+            rules: self.settings.rules.clone(),
         }
     }
 
@@ -267,6 +274,16 @@ impl CatalogService {
     }
 
     /// The latest change events, newest first.
+    /// Deletes change events older than `older_than` (keeping the newest).
+    pub async fn prune_changes(&self, older_than: Duration) -> CatalogResult<u64> {
+        Ok(self.store.prune_changes(older_than).await?)
+    }
+
+    /// Deletes audit entries older than `older_than`.
+    pub async fn prune_audit_log(&self, older_than: Duration) -> CatalogResult<u64> {
+        Ok(self.store.prune_audit_log(older_than).await?)
+    }
+
     pub async fn recent_changes(&self, limit: usize) -> CatalogResult<Vec<ChangeEvent>> {
         Ok(self.store.recent_changes(limit).await?)
     }

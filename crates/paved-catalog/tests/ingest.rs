@@ -721,3 +721,86 @@ async fn config_locations_and_allowed_roots() {
     catalog.register_config_locations(&[]).await.unwrap();
     assert!(entity(&catalog, "component:default/svc").await.is_none());
 }
+
+#[tokio::test]
+async fn catalog_rules_keep_out_the_kinds_a_location_may_not_provide() {
+    use paved_catalog::{CatalogRule, CatalogRules};
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap().join("org");
+    let people = root.join("people.yaml");
+    write(
+        &root.join("catalog-info.yaml"),
+        &format!(
+            "{}---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: sneaky\nspec:\n  type: team\n  children: []\n",
+            component("allowed", "team-a")
+        ),
+    );
+    write(
+        &people,
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n",
+    );
+    let people_spec = LocationSpec::new("file", people.display().to_string());
+    let url = format!("sqlite://{}", dir.path().join("paved.db").display());
+    let store = paved_store::connect(&url).await.unwrap();
+    let mut settings = CatalogSettings::new(dir.path().to_path_buf());
+    settings.allowed_roots = vec![root.clone()];
+    settings.rules = Arc::new(
+        CatalogRules::global(vec![CatalogRule::allow(["Component", "Location"])])
+            .with_location_rules(&people_spec, vec![CatalogRule::allow(["Group"])]),
+    );
+    let catalog = Arc::new(CatalogService::new(store, settings));
+    register(&catalog, "file", &root.join("catalog-info.yaml").display().to_string()).await;
+    register(&catalog, "file", &people.display().to_string()).await;
+
+    assert!(entity(&catalog, "component:default/allowed").await.is_some());
+    assert!(entity(&catalog, "group:default/sneaky").await.is_none(), "not allowed from there");
+    assert!(
+        entity(&catalog, "group:default/team-a").await.is_some(),
+        "the people location's own rules allow groups"
+    );
+    let errors = catalog.processing_errors().await.unwrap();
+    let refused = errors
+        .iter()
+        .find(|e| e.diagnostic.message.contains("group:default/sneaky"))
+        .expect("the refused entity is reported");
+    assert_eq!(refused.diagnostic.field.as_deref(), Some("kind"));
+    assert_eq!(refused.diagnostic.line, Some(10), "{:?}", refused.diagnostic);
+    assert!(
+        refused.diagnostic.file.as_deref().is_some_and(|f| f.ends_with("org/catalog-info.yaml")),
+        "{:?}",
+        refused.diagnostic
+    );
+}
+
+#[tokio::test]
+async fn cached_facets_follow_the_catalog_version() {
+    use paved_catalog::facet_cache::Staleness;
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    write(&root.join("a/catalog-info.yaml"), &component("a", "team-a"));
+    write(&root.join("b/catalog-info.yaml"), &component("b", "team-b"));
+    let catalog = service(dir.path(), vec![root.clone()]).await;
+    let owners = |counts: &BTreeMap<String, Vec<paved_store::FacetCount>>| {
+        let mut values: Vec<(String, u64)> = counts["spec.owner"]
+            .iter()
+            .map(|c| (c.value.clone(), c.count))
+            .collect();
+        values.sort();
+        values
+    };
+    let facets = vec!["spec.owner".to_string()];
+    register(&catalog, "file", &root.join("a/catalog-info.yaml").display().to_string()).await;
+    let first = catalog.facets_cached(&facets, None, Staleness::Current).await.unwrap();
+    assert_eq!(owners(&first), [("team-a".to_string(), 1)]);
+
+    register(&catalog, "file", &root.join("b/catalog-info.yaml").display().to_string()).await;
+    let expected = [("team-a".to_string(), 1), ("team-b".to_string(), 1)];
+    // The portal's kind: previous counts at once, the new ones computed behind it.
+    let stale = catalog.facets_cached(&facets, None, Staleness::WhileRevalidating).await.unwrap();
+    assert_eq!(owners(&stale), [("team-a".to_string(), 1)]);
+    // The API's kind: a change is counted at once.
+    let current = catalog.facets_cached(&facets, None, Staleness::Current).await.unwrap();
+    assert_eq!(owners(&current), expected);
+    let cached = catalog.facets_cached(&facets, None, Staleness::WhileRevalidating).await.unwrap();
+    assert_eq!(owners(&cached), expected);
+}

@@ -72,6 +72,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// The web portal's templates and caches.
     pub portal: Arc<PortalState>,
+    /// Software templates; `None` = the scaffolder API answers 503.
+    pub scaffolder: Option<Arc<paved_scaffolder::ScaffolderService>>,
 }
 
 impl AppState {
@@ -87,13 +89,20 @@ impl AppState {
             settings: Arc::new(settings),
             metrics,
             portal: Arc::new(PortalState::new()?),
+            scaffolder: None,
         })
+    }
+
+    /// The same state with software templates enabled.
+    pub fn with_scaffolder(mut self, scaffolder: Arc<paved_scaffolder::ScaffolderService>) -> Self {
+        self.scaffolder = Some(scaffolder);
+        self
     }
 }
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    use handlers::{entities, health, locations, paved};
+    use handlers::{entities, health, locations, paved, scaffolder};
 
     let settings = state.settings.clone();
     let routes = Router::new()
@@ -143,6 +152,24 @@ pub fn router(state: AppState) -> Router {
         .route("/api/paved/catalog/errors", get(paved::processing_errors))
         .route("/api/paved/catalog/stats", get(paved::catalog_stats))
         .route("/api/paved/audit", get(paved::audit_log))
+        .route("/api/scaffolder/v2/actions", get(scaffolder::list_actions))
+        .route(
+            "/api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema",
+            get(scaffolder::parameter_schema),
+        )
+        .route(
+            "/api/scaffolder/v2/tasks",
+            get(scaffolder::list_tasks).post(scaffolder::create_task),
+        )
+        .route("/api/scaffolder/v2/tasks/{id}", get(scaffolder::get_task))
+        .route("/api/scaffolder/v2/tasks/{id}/events", get(scaffolder::task_events))
+        .route(
+            "/api/scaffolder/v2/tasks/{id}/eventstream",
+            get(scaffolder::task_eventstream),
+        )
+        .route("/api/scaffolder/v2/tasks/{id}/cancel", post(scaffolder::cancel_task))
+        .route("/api/scaffolder/v2/tasks/{id}/retry", post(scaffolder::retry_task))
+        .route("/api/scaffolder/v2/dry-run", post(scaffolder::dry_run))
         .merge(portal::routes())
         .route_layer(middleware::from_fn(telemetry::label_route))
         .fallback(portal::fallback)

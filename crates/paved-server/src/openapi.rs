@@ -1,7 +1,7 @@
 //! The OpenAPI document of every endpoint, generated from the handlers' `#[utoipa::path]`
 //! attributes and the request/response types.
 
-use crate::handlers::{entities, health, locations, paved};
+use crate::handlers::{entities, health, locations, paved, scaffolder};
 use crate::types;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -34,6 +34,16 @@ use utoipa::{Modify, OpenApi};
         paved::processing_errors,
         paved::catalog_stats,
         paved::audit_log,
+        scaffolder::list_actions,
+        scaffolder::parameter_schema,
+        scaffolder::create_task,
+        scaffolder::list_tasks,
+        scaffolder::get_task,
+        scaffolder::task_events,
+        scaffolder::task_eventstream,
+        scaffolder::cancel_task,
+        scaffolder::retry_task,
+        scaffolder::dry_run,
         health::healthz,
         health::readyz,
         health::metrics,

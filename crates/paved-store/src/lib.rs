@@ -8,11 +8,15 @@
 
 mod apply;
 mod audit;
+mod jobs;
 mod query;
 mod sql;
 mod store;
+mod tasks;
 mod types;
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use tasks::{NewTask, StoredTask, TaskEvent, TaskStatus, TaskStore};
+pub use jobs::{Job, JobId, JobOutcome, JobState, JobStore, LeaseStatus, NewJob};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -143,10 +147,37 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// Audit entries newest first, at most `limit`, older than `before_id` when given.
     async fn audit_log(&self, limit: usize, before_id: Option<i64>)
     -> StoreResult<Vec<AuditEntry>>;
+
+    // ---- retention ---------------------------------------------------------------------
+
+    /// Deletes change events older than `older_than`, always keeping the newest one (the
+    /// catalog's version). Returns how many went. Readers tailing the events notice a gap
+    /// by their cursor being older than the oldest event left.
+    async fn prune_changes(&self, older_than: Duration) -> StoreResult<u64>;
+    /// Deletes audit entries older than `older_than`; returns how many.
+    async fn prune_audit_log(&self, older_than: Duration) -> StoreResult<u64>;
 }
 
 /// Opens the store named by a URL — `sqlite://path/to/file.db` (created if missing) or
 /// `postgres://user@host:port/db` — and applies its migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn CatalogStore>> {
     Ok(Arc::new(store::SqlStore::connect(url).await?))
+}
+
+/// Every store of paved, on one database (one connection pool each way).
+#[derive(Clone)]
+pub struct Stores {
+    pub catalog: Arc<dyn CatalogStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub tasks: Arc<dyn TaskStore>,
+}
+
+/// Connects to `url` like [`connect`] and hands out every store on that database.
+pub async fn connect_stores(url: &str) -> StoreResult<Stores> {
+    let store = Arc::new(store::SqlStore::connect(url).await?);
+    Ok(Stores {
+        catalog: store.clone(),
+        jobs: store.clone(),
+        tasks: store,
+    })
 }

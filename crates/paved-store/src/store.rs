@@ -25,10 +25,10 @@ pub(crate) const WRITER_CACHE_KIB: u32 = 64 * 1024;
 pub(crate) struct SqlStore {
     pub(crate) backend: Backend,
     /// Reads. On PostgreSQL also writes (the same pool).
-    reader: AnyPool,
+    pub(crate) reader: AnyPool,
     /// Writes. On SQLite a single connection: SQLite has one writer at a time anyway, and
     /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
-    writer: AnyPool,
+    pub(crate) writer: AnyPool,
     /// The checkpoint running after a large apply (SQLite), awaited at close.
     checkpoint: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -666,6 +666,21 @@ impl CatalogStore for SqlStore {
         self.select_audit_entries(limit, before_id).await
     }
 
+    async fn prune_changes(&self, older_than: Duration) -> StoreResult<u64> {
+        let mut conn = self.writer_connection().await?;
+        let mut sql = Sql::new("DELETE FROM changes WHERE at < ");
+        sql.bind(now_millis().saturating_sub(millis(older_than)))
+            .push(" AND sequence < (SELECT MAX(sequence) FROM changes)");
+        sql.execute(&mut conn).await
+    }
+
+    async fn prune_audit_log(&self, older_than: Duration) -> StoreResult<u64> {
+        let mut conn = self.writer_connection().await?;
+        let mut sql = Sql::new("DELETE FROM audit_log WHERE at < ");
+        sql.bind(now_millis().saturating_sub(millis(older_than)));
+        sql.execute(&mut conn).await
+    }
+
     async fn recent_changes(&self, limit: usize) -> StoreResult<Vec<ChangeEvent>> {
         let mut sql = Sql::new(
             "SELECT sequence, entity_ref, etag, at FROM changes ORDER BY sequence DESC LIMIT ",
@@ -675,7 +690,42 @@ impl CatalogStore for SqlStore {
     }
 }
 
+/// Checkpoints the write-ahead log from a reader connection (PASSIVE: never blocks the
+/// writer or readers) until every frame is in the database, retrying while readers hold old
+/// snapshots, for at most ten minutes.
+async fn checkpoint_whole_log(reader: &AnyPool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    loop {
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(reader)
+            .await
+        {
+            Ok(row) => {
+                let log: i64 = get(&row, 1).unwrap_or(-1);
+                let done: i64 = get(&row, 2).unwrap_or(-1);
+                if log < 0 || done >= log {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "checkpoint after a large apply failed");
+                return;
+            }
+        }
+        if std::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 impl SqlStore {
+    async fn restore_autocheckpoint(&self) {
+        if let Err(e) = self.writer.execute("PRAGMA wal_autocheckpoint = 1000").await {
+            tracing::warn!(error = %e, "cannot restore automatic checkpoints");
+        }
+    }
+
     /// Commits an apply. A large one on SQLite leaves the whole ingestion in the write-ahead
     /// log: instead of folding it into the database inside the commit (SQLite's automatic
     /// checkpoint, seconds for 100k entities, holding the only writer), a reader connection
@@ -694,24 +744,27 @@ impl SqlStore {
         }
         let committed = tx.commit().await.map_err(db_error);
         if large {
-            if let Err(e) = self
-                .writer
-                .execute("PRAGMA wal_autocheckpoint = 1000")
-                .await
-            {
-                tracing::warn!(error = %e, "cannot restore automatic checkpoints");
+            if committed.is_err() {
+                self.restore_autocheckpoint().await;
+                return committed;
             }
-            if committed.is_ok() {
-                let reader = self.reader.clone();
-                let handle = tokio::spawn(async move {
-                    if let Err(e) = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
-                        tracing::debug!(error = %e, "checkpoint after a large apply failed");
-                    }
-                });
-                // An earlier one still running finishes on its own; close awaits the last.
-                if let Ok(mut slot) = self.checkpoint.lock() {
-                    *slot = Some(handle);
+            // Automatic checkpoints stay off until the background one has folded the whole
+            // log in: otherwise the next small commit would do the rest of it, holding the
+            // writer for seconds (the first refresh after a large ingestion waited 3 s).
+            let reader = self.reader.clone();
+            let store_writer = self.writer.clone();
+            let handle = tokio::spawn(async move {
+                checkpoint_whole_log(&reader).await;
+                if let Err(e) = store_writer
+                    .execute("PRAGMA wal_autocheckpoint = 1000")
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot restore automatic checkpoints");
                 }
+            });
+            // An earlier one still running finishes on its own; close awaits the last.
+            if let Ok(mut slot) = self.checkpoint.lock() {
+                *slot = Some(handle);
             }
         }
         committed

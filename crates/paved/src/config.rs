@@ -139,7 +139,63 @@ config_section! {
         pub catalog: CatalogConfig,
         pub auth: AuthConfig,
         pub log: LogConfig,
+        pub retention: RetentionConfig,
+        pub scaffolder: ScaffolderConfig,
     }
+}
+
+config_section! {
+    /// Software templates: where tasks run, where they may publish, the naming convention.
+    pub struct ScaffolderConfig {
+        /// Git hosts that RepoUrlPicker values (`host?owner=o&repo=r`) resolve through:
+        /// `[{host, remote: "file:///srv/git/{owner}/{repo}.git", kind: git|github|gitlab,
+        /// api_base_url, username, token_env, token_file}]`. The token is read from the named
+        /// environment variable or file, never written in this file.
+        pub git_hosts: Vec<GitHostConfig> = Vec::new(),
+        /// Folders local git remotes (`file://…` or absolute paths) may be in. Publishing to
+        /// a local path elsewhere is refused.
+        pub local_git_roots: Vec<PathBuf> = Vec::new(),
+        /// Time limit for one git command of a publish action.
+        pub git_timeout: HumanDuration = HumanDuration(Duration::from_secs(120)),
+        /// Author of the commits templates make.
+        pub git_author_name: String = "paved scaffolder".to_owned(),
+        /// Author e-mail of the commits templates make.
+        pub git_author_email: String = "scaffolder@paved.local".to_owned(),
+        /// How many jobs (template tasks and other background work) run at once in this process.
+        pub concurrency: usize = 2,
+    }
+    sections {
+        pub naming: NamingConfig,
+    }
+}
+
+config_section! {
+    /// The naming convention checked before anything is created.
+    pub struct NamingConfig {
+        /// A regular expression the EntityNamePicker value must match (default kebab-case).
+        pub pattern: String = "^[a-z0-9]+(-[a-z0-9]+)*$".to_owned(),
+        /// Longest name allowed.
+        pub max_length: usize = 63,
+    }
+}
+
+/// One entry of `scaffolder.git_hosts`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHostConfig {
+    pub host: String,
+    #[serde(default)]
+    pub remote: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 config_section! {
@@ -169,9 +225,17 @@ config_section! {
         /// Where the catalog is read from, in the shape of Backstage's app-config:
         /// a list of `{type: file, target: ./catalog-info.yaml}` or
         /// `{type: url, target: https://git.example/org/repo.git}`. Relative `file` targets are
-        /// resolved against the folder of the configuration file. Backstage's per-location
-        /// `rules` are accepted and not enforced (every kind is allowed).
+        /// resolved against the folder of the configuration file. A location's own `rules`
+        /// (`rules: [{allow: [User, Group]}]`) add to `catalog.rules` for everything read
+        /// through it.
         pub locations: Vec<LocationConfig> = Vec::new(),
+        /// Which kinds of entity locations may provide, as Backstage's `catalog.rules`:
+        /// `[{allow: [Component, API, Location]}, {allow: [Group, User], locations: [{type:
+        /// url, exact: https://git.example/org/people.git}, {type: file, pattern:
+        /// /srv/org/**/*.yaml}]}]`. An entity no rule allows is not stored and is reported as
+        /// a processing error on its location. Unset, every kind is allowed (Backstage's
+        /// default is `[{allow: [Component, API, Location]}]`).
+        pub rules: Option<Vec<RuleConfig>> = None; shown "unset: every kind is allowed",
         /// How often every location is read again (`30s`, `5m`, `1h`).
         pub refresh_interval: HumanDuration = HumanDuration(Duration::from_secs(300)),
         /// Folders `file` locations may read from (no `../` escapes). The folders of the
@@ -192,6 +256,21 @@ config_section! {
         pub timeout: HumanDuration = HumanDuration(Duration::from_secs(120)),
         /// Largest checkout kept, in bytes on disk.
         pub max_bytes: u64 = 512 * 1024 * 1024,
+    }
+}
+
+config_section! {
+    /// How long history is kept. A background job prunes it (one replica at a time).
+    pub struct RetentionConfig {
+        /// Catalog change events (what search, caches and "recently changed" read). A reader
+        /// that falls further behind than this rebuilds from the catalog.
+        pub changes: HumanDuration = HumanDuration(Duration::from_secs(7 * 24 * 3600)),
+        /// Audit log entries.
+        pub audit: HumanDuration = HumanDuration(Duration::from_secs(400 * 24 * 3600)),
+        /// Finished background jobs (template tasks' jobs, docs builds, …).
+        pub jobs: HumanDuration = HumanDuration(Duration::from_secs(30 * 24 * 3600)),
+        /// How often pruning runs.
+        pub prune_every: HumanDuration = HumanDuration(Duration::from_secs(3600)),
     }
 }
 
@@ -240,10 +319,35 @@ pub struct LocationConfig {
     #[serde(rename = "type")]
     pub kind: LocationType,
     pub target: String,
-    /// Backstage's `rules: [{allow: [Component, …]}]`: accepted so an app-config can be copied
-    /// unchanged, not enforced.
+    /// Backstage's `rules: [{allow: [Component, …]}]`: kinds this location may provide in
+    /// addition to `catalog.rules`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rules: Option<Json>,
+    pub rules: Option<Vec<RuleConfig>>,
+}
+
+/// One catalog rule: kinds allowed, optionally only from some locations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub allow: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<Vec<RuleLocationConfig>>,
+}
+
+/// Where a rule applies: `{type, exact}` (one file or repository target) or `{type,
+/// pattern}` (a glob over targets); `target` is read as `exact`, as older Backstage configs
+/// wrote it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleLocationConfig {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<LocationType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
 }
 
 /// One entry of `auth.tokens`.
@@ -803,7 +907,7 @@ mod tests {
             err.lines().next(),
             Some(
                 "unknown configuration key `servr` in environment variable PAVED_SERVR__PORT \
-                 (expected one of: data_dir, server, database, catalog, auth, log)"
+                 (expected one of: data_dir, server, database, catalog, auth, log, retention)"
             )
         );
     }

@@ -1,14 +1,20 @@
 //! `paved serve`: builds the configuration, opens the store, starts the catalog and serves
 //! HTTP until Ctrl-C or SIGTERM.
 
-use crate::config::{Config, ConfigSources, FlagOverrides, LocationConfig, LocationType};
+use crate::config::{
+    Config, ConfigSources, FlagOverrides, LocationConfig, LocationType, RuleConfig,
+};
 use crate::{ConfigArgs, ServeArgs};
 use anyhow::{Context, bail};
-use paved_catalog::{CatalogService, CatalogSettings, LocationSpec};
+use paved_catalog::maintenance::{PruneHandler, Retention, schedule_pruning};
+use paved_catalog::{
+    CatalogRule, CatalogRules, CatalogService, CatalogSettings, LocationSpec, RuleLocation,
+};
 use paved_server::{ApiToken, AppState, ServerSettings};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The demo organisation's catalog, written to `<data_dir>/demo/` by `--demo`.
 #[derive(rust_embed::RustEmbed)]
@@ -203,15 +209,64 @@ fn catalog_settings(config: &Config) -> CatalogSettings {
     settings
 }
 
+/// The scaffolder's settings from `scaffolder.*`; git host tokens are read from their
+/// environment variable or file here, so they never sit in the configuration file.
+fn scaffolder_settings(config: &Config) -> anyhow::Result<paved_scaffolder::ScaffolderSettings> {
+    use paved_scaffolder::actions::{ForgeKind, GitHost};
+    let mut settings = paved_scaffolder::ScaffolderSettings::new(config.data_dir.join("scaffolder"));
+    settings.naming_pattern = config.scaffolder.naming.pattern.clone();
+    settings.naming_max_length = config.scaffolder.naming.max_length;
+    settings.git.local_roots = config.scaffolder.local_git_roots.clone();
+    settings.git.timeout = config.scaffolder.git_timeout.0;
+    settings.git.author_name = config.scaffolder.git_author_name.clone();
+    settings.git.author_email = config.scaffolder.git_author_email.clone();
+    for host in &config.scaffolder.git_hosts {
+        let kind = match host.kind.as_deref().unwrap_or("git") {
+            "git" => ForgeKind::Git,
+            "github" => ForgeKind::Github,
+            "gitlab" => ForgeKind::Gitlab,
+            other => anyhow::bail!("scaffolder.git_hosts: host {}: kind '{other}' is not git, github or gitlab", host.host),
+        };
+        let token = match (&host.token_env, &host.token_file) {
+            (Some(var), _) => Some(std::env::var(var).with_context(|| {
+                format!("scaffolder.git_hosts: host {}: environment variable {var} is not set", host.host)
+            })?),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("scaffolder.git_hosts: host {}: cannot read {}", host.host, file.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => None,
+        };
+        settings.git.hosts.push(GitHost {
+            host: host.host.clone(),
+            remote: host.remote.clone(),
+            kind,
+            api_base_url: host.api_base_url.clone(),
+            username: host.username.clone(),
+            token,
+        });
+    }
+    Ok(settings)
+}
+
 async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> anyhow::Result<()> {
     let database_url = config.database_url();
-    let store = paved_store::connect(&database_url).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            crate::config::redact_url(&database_url)
-        )
-    })?;
-    let catalog = Arc::new(CatalogService::new(store, catalog_settings(&config)));
+    let stores = paved_store::connect_stores(&database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                crate::config::redact_url(&database_url)
+            )
+        })?;
+    let mut settings = catalog_settings(&config);
+    settings.rules = Arc::new(catalog_rules(&config)?);
+    let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
+    // Work that outlives a request runs as jobs; capabilities register their handlers here.
+    let job_runner = paved_jobs::JobRunner::new(stores.jobs.clone(), worker_id());
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
 
     let listener = tokio::net::TcpListener::bind((config.server.bind, config.server.port))
         .await
@@ -229,18 +284,40 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         .catalog
         .locations
         .iter()
-        .map(|l| {
-            if l.rules.is_some() {
-                tracing::warn!(target = %l.target, "catalog location rules are accepted but not enforced");
-            }
-            LocationSpec::new(location_kind(l.kind), l.target.clone())
-        })
+        .map(|l| LocationSpec::new(location_kind(l.kind), l.target.clone()))
         .collect();
     catalog
         .register_config_locations(&specs)
         .await
         .context("cannot register the configured catalog locations")?;
     let refresh_loop = catalog.clone().spawn_refresh_loop();
+    let retention = Retention {
+        changes: config.retention.changes.0,
+        audit: config.retention.audit.0,
+        jobs: config.retention.jobs.0,
+        every: config.retention.prune_every.0,
+    };
+    let job_queue = job_runner.queue();
+    let job_runner = job_runner.register(Arc::new(PruneHandler::new(
+        catalog.clone(),
+        stores.jobs.clone(),
+        job_queue.clone(),
+        retention,
+    )));
+    let scaffolder = Arc::new(paved_scaffolder::ScaffolderService::new(
+        catalog.clone(),
+        stores.tasks.clone(),
+        scaffolder_settings(&config)?,
+    ));
+    let job_runner = job_runner
+        .register(Arc::new(paved_scaffolder::TaskJobHandler(scaffolder.clone())))
+        .concurrency(config.scaffolder.concurrency);
+    scaffolder.set_queue(job_queue.clone());
+    let (_job_queue, job_runner) = job_runner.spawn(jobs_stopped);
+    // A minute after start: starting stays quick, and a crash loop does not prune in a loop.
+    schedule_pruning(&job_queue, Duration::from_secs(60))
+        .await
+        .context("cannot schedule the pruning of old history")?;
 
     let state = AppState::new(
         catalog.clone(),
@@ -255,7 +332,8 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         },
         Some(paved_server::install_metrics_recorder()),
     )
-    .map_err(|e| anyhow::anyhow!("the portal's templates do not load: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("the portal's templates do not load: {e}"))?
+    .with_scaffolder(scaffolder);
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
     println!("paved listening on http://{address}");
@@ -263,8 +341,60 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     let served = paved_server::serve(listener, state, shutdown_signal()).await;
     refresh_loop.abort();
     let _ = refresh_loop.await;
+    let _ = stop_jobs.send(true);
+    let _ = job_runner.await;
     catalog.close().await;
     served.context("the HTTP server stopped")
+}
+
+/// `catalog.rules` and the locations' own rules, checked: a bad pattern stops the start with
+/// the rule's place in the configuration.
+fn catalog_rules(config: &Config) -> anyhow::Result<CatalogRules> {
+    fn convert(rules: &[RuleConfig], key: &str) -> anyhow::Result<Vec<CatalogRule>> {
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                let mut converted = CatalogRule::allow(&rule.allow);
+                if let Some(locations) = &rule.locations {
+                    let locations = locations
+                        .iter()
+                        .enumerate()
+                        .map(|(j, l)| {
+                            RuleLocation::new(
+                                l.kind.map(location_kind),
+                                l.exact.as_deref().or(l.target.as_deref()),
+                                l.pattern.as_deref(),
+                            )
+                            .map_err(|e| anyhow::anyhow!("{key}[{i}].locations[{j}]: {e}"))
+                        })
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    converted = converted.from_locations(locations);
+                }
+                Ok(converted)
+            })
+            .collect()
+    }
+    let mut rules = match &config.catalog.rules {
+        None => CatalogRules::allow_all(),
+        Some(global) => CatalogRules::global(convert(global, "catalog.rules")?),
+    };
+    for (i, location) in config.catalog.locations.iter().enumerate() {
+        if let Some(own) = &location.rules {
+            let spec = LocationSpec::new(location_kind(location.kind), location.target.clone());
+            rules = rules
+                .with_location_rules(&spec, convert(own, &format!("catalog.locations[{i}].rules"))?);
+        }
+    }
+    Ok(rules)
+}
+
+/// This process's name on the leases it takes: unique per process, readable in the jobs table.
+fn worker_id() -> String {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("paved-{}-{started}", std::process::id())
 }
 
 fn location_kind(kind: LocationType) -> &'static str {
@@ -330,6 +460,44 @@ mod tests {
         assert_eq!(folder_of(Path::new(&glob.target)), dir.path());
         let err = location_from_argument("/no/such/folder/*.yaml").expect_err("missing base");
         assert!(err.to_string().contains("/no/such/folder"), "{err}");
+    }
+
+    #[test]
+    fn catalog_rules_come_from_the_configuration_and_bad_patterns_name_their_place() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("paved.yaml");
+        let load = |yaml: &str| {
+            std::fs::write(&path, yaml).expect("write config");
+            Config::load(&ConfigSources {
+                explicit_file: Some(path.clone()),
+                ..Default::default()
+            })
+        };
+        let config = load(
+            "catalog:\n  rules:\n    - allow: [Component]\n    - allow: [Group]\n      \
+             locations:\n        - type: url\n          pattern: 'https://git.example/org/*'\n  \
+             locations:\n    - type: file\n      target: /srv/people.yaml\n      rules:\n        \
+             - allow: [User]\n",
+        )
+        .expect("loads");
+        let rules = catalog_rules(&config).expect("valid rules");
+        let people = LocationSpec::new("file", "/srv/people.yaml");
+        let other = LocationSpec::new("file", "/srv/other.yaml");
+        assert!(rules.allows("component", &other, "file:/srv/other.yaml"));
+        assert!(!rules.allows("user", &other, "file:/srv/other.yaml"));
+        assert!(rules.allows("user", &people, "file:/srv/people.yaml"));
+        assert!(rules.allows("group", &other, "url:https://git.example/org/people"));
+        assert!(!rules.allows("group", &other, "file:/srv/other.yaml"));
+
+        let bad = load(
+            "catalog:\n  rules:\n    - allow: [Group]\n      locations:\n        - pattern: 'a['\n",
+        )
+        .expect("loads");
+        let error = catalog_rules(&bad).expect_err("bad pattern").to_string();
+        assert!(error.starts_with("catalog.rules[0].locations[0]"), "{error}");
+        let unknown = load("catalog:\n  rules:\n    - allow: [Group]\n      deny: [User]\n")
+            .expect_err("unknown key");
+        assert!(unknown.to_string().contains("deny"), "{unknown}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::types::{
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
+use paved_catalog::facet_cache::Staleness;
 use paved_model::EntityRef;
 use paved_model::filter::EntityFilter;
 use paved_model::search::search_rows;
@@ -320,7 +321,10 @@ pub async fn entity_facets(
         return Err(ApiError::Invalid("Missing facet parameter".into()));
     }
     let filter = params::filter(&query)?;
-    let counted = state.catalog.facets(&facets, filter.as_ref()).await?;
+    let counted = state
+        .catalog
+        .facets_cached(&facets, filter.as_ref(), Staleness::Current)
+        .await?;
     let facets: BTreeMap<String, Vec<FacetValue>> = counted
         .into_iter()
         .map(|(key, values)| {

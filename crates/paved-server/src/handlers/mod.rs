@@ -4,3 +4,4 @@ pub mod entities;
 pub mod health;
 pub mod locations;
 pub mod paved;
+pub mod scaffolder;

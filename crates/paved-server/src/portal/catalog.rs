@@ -14,6 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use minijinja::context;
 use minijinja::value::Serde;
+use paved_catalog::facet_cache::Staleness;
 use paved_catalog::{CatalogError, CatalogResult};
 use paved_model::EntityRef;
 use paved_model::filter::{EntityFilter, FilterCondition, FilterSet};
@@ -451,13 +452,12 @@ fn facet_label(param: &str, value: &str) -> String {
 /// Counts for every facet. The kind facet counts the whole catalog (so other kinds stay
 /// reachable); the others count within the selected kind. Cached per catalog version.
 async fn facet_views(state: &AppState, params: &CatalogParams) -> CatalogResult<Vec<FacetView>> {
-    let version = state.catalog.version().await?;
     let kind_values = params.values("kind");
     let mut counts: BTreeMap<String, Vec<FacetCount>> = BTreeMap::new();
-    let all_kinds = cached_facets(state, version, &["kind"], &[]).await?;
+    let all_kinds = cached_facets(state, &["kind"], &[]).await?;
     counts.extend(all_kinds);
     let other_fields: Vec<&str> = FACETS.iter().skip(1).map(|(_, field, _)| *field).collect();
-    counts.extend(cached_facets(state, version, &other_fields, kind_values).await?);
+    counts.extend(cached_facets(state, &other_fields, kind_values).await?);
 
     Ok(FACETS
         .iter()
@@ -531,41 +531,19 @@ fn facet_value_view(
 
 async fn cached_facets(
     state: &AppState,
-    version: i64,
     fields: &[&str],
     kinds: &[String],
 ) -> CatalogResult<BTreeMap<String, Vec<FacetCount>>> {
-    let key = format!("{}|{}", fields.join(","), kinds.join(","));
     let filter = view::filter_all(if kinds.is_empty() {
         Vec::new()
     } else {
         vec![("kind", kinds.to_vec())]
     });
     let facets: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
-    match state.portal.cached_facets(&key, version) {
-        Some((counts, true)) => Ok(counts),
-        Some((stale, false)) => {
-            // Show the previous counts now; recompute once in the background.
-            if state.portal.start_refresh(&key) {
-                let state = state.clone();
-                tokio::spawn(async move {
-                    match state.catalog.facets(&facets, filter.as_ref()).await {
-                        Ok(counts) => state.portal.store_facets(key.clone(), version, counts),
-                        Err(error) => {
-                            tracing::warn!(error = %error, "recomputing facet counts failed")
-                        }
-                    }
-                    state.portal.end_refresh(&key);
-                });
-            }
-            Ok(stale)
-        }
-        None => {
-            let counts = state.catalog.facets(&facets, filter.as_ref()).await?;
-            state.portal.store_facets(key, version, counts.clone());
-            Ok(counts)
-        }
-    }
+    state
+        .catalog
+        .facets_cached(&facets, filter.as_ref(), Staleness::WhileRevalidating)
+        .await
 }
 
 #[cfg(test)]

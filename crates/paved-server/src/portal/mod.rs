@@ -24,87 +24,17 @@ pub(crate) use render::PortalTemplates;
 use crate::AppState;
 use axum::Router;
 use axum::routing::{get, post};
-use paved_store::FacetCount;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-/// The portal's share of the application state: its templates and a small cache of facet
-/// counts, which are the costly part of the catalog page at scale and change only when the
-/// catalog does.
+/// The portal's share of the application state: its templates.
 pub struct PortalState {
     pub(crate) templates: PortalTemplates,
-    facet_cache: Mutex<HashMap<String, CachedFacets>>,
-    facets_refreshing: Mutex<HashSet<String>>,
 }
-
-struct CachedFacets {
-    /// The catalog's latest change sequence when the counts were taken.
-    version: i64,
-    taken: Instant,
-    facets: BTreeMap<String, Vec<FacetCount>>,
-}
-
-/// Facet counts are reused while the catalog's change sequence has not moved, and at most this
-/// long even then (a replica's own writes move the sequence; this bounds staleness from
-/// whatever the sequence cannot see, such as a restore of the database).
-const FACET_CACHE_TTL: Duration = Duration::from_secs(60);
-const FACET_CACHE_ENTRIES: usize = 256;
 
 impl PortalState {
     pub fn new() -> Result<Self, String> {
         Ok(PortalState {
             templates: PortalTemplates::load()?,
-            facet_cache: Mutex::new(HashMap::new()),
-            facets_refreshing: Mutex::new(HashSet::new()),
         })
-    }
-
-    /// The cached counts for `key` and whether they are current for `version`. Stale counts
-    /// are still returned: the page shows them while fresh ones are computed in the
-    /// background, so only the very first page pays for a computation.
-    fn cached_facets(
-        &self,
-        key: &str,
-        version: i64,
-    ) -> Option<(BTreeMap<String, Vec<FacetCount>>, bool)> {
-        let cache = self.facet_cache.lock().ok()?;
-        let entry = cache.get(key)?;
-        let current = entry.version == version && entry.taken.elapsed() < FACET_CACHE_TTL;
-        Some((entry.facets.clone(), current))
-    }
-
-    /// Marks `key` as being recomputed; false if a recomputation is already under way.
-    fn start_refresh(&self, key: &str) -> bool {
-        self.facets_refreshing
-            .lock()
-            .map(|mut set| set.insert(key.to_owned()))
-            .unwrap_or(false)
-    }
-
-    fn end_refresh(&self, key: &str) {
-        if let Ok(mut set) = self.facets_refreshing.lock() {
-            set.remove(key);
-        }
-    }
-
-    fn store_facets(&self, key: String, version: i64, facets: BTreeMap<String, Vec<FacetCount>>) {
-        if let Ok(mut cache) = self.facet_cache.lock() {
-            if cache.len() >= FACET_CACHE_ENTRIES {
-                cache.retain(|_, entry| entry.version == version);
-                if cache.len() >= FACET_CACHE_ENTRIES {
-                    cache.clear();
-                }
-            }
-            cache.insert(
-                key,
-                CachedFacets {
-                    version,
-                    taken: Instant::now(),
-                    facets,
-                },
-            );
-        }
     }
 }
 
