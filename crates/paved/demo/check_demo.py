@@ -534,7 +534,14 @@ def check_template(where, path, e):
     mk = os.path.join(skeleton, "mkdocs.yml")
     if os.path.isfile(mk):
         with open(mk, encoding="utf-8") as f:
-            nav = (yaml.safe_load(f) or {}).get("nav") or []
+            # Expressions are blanked first: `'${{ x | replace("'", "''") }}'` is YAML only
+            # once rendered.
+            text = re.sub(r"\$\{\{.*?\}\}", "x", f.read())
+        try:
+            nav = (yaml.safe_load(text) or {}).get("nav") or []
+        except yaml.YAMLError as err:
+            problem(rel(mk), f"invalid YAML: {err}")
+            nav = []
         for item in nav:
             for page in (item.values() if isinstance(item, dict) else [item]):
                 if isinstance(page, str) and not os.path.isfile(os.path.join(skeleton, "docs", page)):
