@@ -907,7 +907,7 @@ mod tests {
             err.lines().next(),
             Some(
                 "unknown configuration key `servr` in environment variable PAVED_SERVR__PORT \
-                 (expected one of: data_dir, server, database, catalog, auth, log, retention)"
+                 (expected one of: data_dir, server, database, catalog, auth, log, retention, scaffolder)"
             )
         );
     }
