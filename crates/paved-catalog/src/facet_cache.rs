@@ -60,7 +60,14 @@ impl FacetCache {
                 }
             }
             let taken = Instant::now();
-            entries.insert(key, Entry { version, taken, counts });
+            entries.insert(
+                key,
+                Entry {
+                    version,
+                    taken,
+                    counts,
+                },
+            );
         }
     }
 

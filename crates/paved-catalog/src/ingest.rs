@@ -9,8 +9,8 @@ use crate::location::{
     AllowedRoots, GitTarget, LocationSpec, ParsedTarget, clean_repo_path, glob_base, is_glob,
     normalize,
 };
-use crate::rules::CatalogRules;
 use crate::processor::{ChildTargets, DocumentOutcome, FileContext, process_document};
+use crate::rules::CatalogRules;
 use globset::GlobBuilder;
 use paved_model::entity::annotation;
 use paved_model::yaml::{YamlLimits, parse_documents};
@@ -420,8 +420,7 @@ fn take_file_result(
                 diagnostic: Diagnostic::error(format!(
                     "{} is not allowed from this location: the catalog rules (catalog.rules, or \
                      the location's rules) do not allow entities of kind {kind} from {}",
-                    processed.entity_ref,
-                    result.file.display
+                    processed.entity_ref, result.file.display
                 ))
                 .with_file(result.file.display.clone())
                 .at(processed.source.line, processed.source.column)

@@ -81,7 +81,12 @@ impl JobHandler for PruneHandler {
         }
         match pruned {
             Ok((changes, audit, jobs)) => {
-                tracing::info!(changes, audit, jobs, "pruned history older than its retention");
+                tracing::info!(
+                    changes,
+                    audit,
+                    jobs,
+                    "pruned history older than its retention"
+                );
                 JobOutcome::Succeeded
             }
             Err(error) => JobOutcome::Failed(error.to_string()),

@@ -165,13 +165,16 @@ mod tests {
     #[test]
     fn global_rules_allow_kinds_case_insensitively_and_location_rules_add_to_them() {
         let users = spec("/org/users.yaml");
-        let rules = CatalogRules::global(vec![CatalogRule::allow(["Component", "API", "Location"])])
-            .with_location_rules(&users, vec![CatalogRule::allow(["User", "Group"])]);
+        let rules =
+            CatalogRules::global(vec![CatalogRule::allow(["Component", "API", "Location"])])
+                .with_location_rules(&users, vec![CatalogRule::allow(["User", "Group"])]);
         assert!(rules.allows("component", &spec("/a.yaml"), "file:/a.yaml"));
         assert!(!rules.allows("Group", &spec("/a.yaml"), "file:/a.yaml"));
         assert!(rules.allows("Group", &users, "file:/org/users.yaml"));
-        assert!(rules.allows("Group", &users, "file:/org/nested/more-users.yaml"),
-            "location rules cover everything read through that location");
+        assert!(
+            rules.allows("Group", &users, "file:/org/nested/more-users.yaml"),
+            "location rules cover everything read through that location"
+        );
         assert!(!rules.allows("Template", &users, "file:/org/users.yaml"));
     }
 
@@ -180,8 +183,12 @@ mod tests {
         let rules = CatalogRules::global(vec![
             CatalogRule::allow(["Component"]),
             CatalogRule::allow(["Group"]).from_locations(vec![
-                RuleLocation::new(Some("url"), Some("https://git.example/org/people.git"), None)
-                    .unwrap(),
+                RuleLocation::new(
+                    Some("url"),
+                    Some("https://git.example/org/people.git"),
+                    None,
+                )
+                .unwrap(),
                 RuleLocation::new(Some("file"), None, Some("/srv/teams/**/team.yaml")).unwrap(),
             ]),
         ]);
@@ -190,7 +197,10 @@ mod tests {
         assert!(!rules.allows("Group", &root, "url:https://git.example/org/other.git"));
         assert!(rules.allows("Group", &root, "file:/srv/teams/a/b/team.yaml"));
         assert!(!rules.allows("Group", &root, "file:/srv/teams/a/other.yaml"));
-        assert!(!rules.allows("Group", &root, "url:/srv/teams/a/team.yaml"), "type must match");
+        assert!(
+            !rules.allows("Group", &root, "url:/srv/teams/a/team.yaml"),
+            "type must match"
+        );
     }
 
     #[test]

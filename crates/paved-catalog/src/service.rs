@@ -12,8 +12,7 @@ use paved_model::{Diagnostic, EntityRef};
 use paved_store::{
     Ancestry, ApplyOutcome, AuditEntry, CatalogStore, ChangeEvent, EntityPage, EntityQuery,
     FacetCount, LocationId, LocationOrigin, NewAuditEntry, NewLocation, RawEntity, SnapshotPart,
-    StoredLocation,
-    StoredProcessingError,
+    StoredLocation, StoredProcessingError,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -749,11 +749,23 @@ async fn catalog_rules_keep_out_the_kinds_a_location_may_not_provide() {
             .with_location_rules(&people_spec, vec![CatalogRule::allow(["Group"])]),
     );
     let catalog = Arc::new(CatalogService::new(store, settings));
-    register(&catalog, "file", &root.join("catalog-info.yaml").display().to_string()).await;
+    register(
+        &catalog,
+        "file",
+        &root.join("catalog-info.yaml").display().to_string(),
+    )
+    .await;
     register(&catalog, "file", &people.display().to_string()).await;
 
-    assert!(entity(&catalog, "component:default/allowed").await.is_some());
-    assert!(entity(&catalog, "group:default/sneaky").await.is_none(), "not allowed from there");
+    assert!(
+        entity(&catalog, "component:default/allowed")
+            .await
+            .is_some()
+    );
+    assert!(
+        entity(&catalog, "group:default/sneaky").await.is_none(),
+        "not allowed from there"
+    );
     assert!(
         entity(&catalog, "group:default/team-a").await.is_some(),
         "the people location's own rules allow groups"
@@ -764,9 +776,18 @@ async fn catalog_rules_keep_out_the_kinds_a_location_may_not_provide() {
         .find(|e| e.diagnostic.message.contains("group:default/sneaky"))
         .expect("the refused entity is reported");
     assert_eq!(refused.diagnostic.field.as_deref(), Some("kind"));
-    assert_eq!(refused.diagnostic.line, Some(10), "{:?}", refused.diagnostic);
+    assert_eq!(
+        refused.diagnostic.line,
+        Some(10),
+        "{:?}",
+        refused.diagnostic
+    );
     assert!(
-        refused.diagnostic.file.as_deref().is_some_and(|f| f.ends_with("org/catalog-info.yaml")),
+        refused
+            .diagnostic
+            .file
+            .as_deref()
+            .is_some_and(|f| f.ends_with("org/catalog-info.yaml")),
         "{:?}",
         refused.diagnostic
     );
@@ -789,18 +810,40 @@ async fn cached_facets_follow_the_catalog_version() {
         values
     };
     let facets = vec!["spec.owner".to_string()];
-    register(&catalog, "file", &root.join("a/catalog-info.yaml").display().to_string()).await;
-    let first = catalog.facets_cached(&facets, None, Staleness::Current).await.unwrap();
+    register(
+        &catalog,
+        "file",
+        &root.join("a/catalog-info.yaml").display().to_string(),
+    )
+    .await;
+    let first = catalog
+        .facets_cached(&facets, None, Staleness::Current)
+        .await
+        .unwrap();
     assert_eq!(owners(&first), [("team-a".to_string(), 1)]);
 
-    register(&catalog, "file", &root.join("b/catalog-info.yaml").display().to_string()).await;
+    register(
+        &catalog,
+        "file",
+        &root.join("b/catalog-info.yaml").display().to_string(),
+    )
+    .await;
     let expected = [("team-a".to_string(), 1), ("team-b".to_string(), 1)];
     // The portal's kind: previous counts at once, the new ones computed behind it.
-    let stale = catalog.facets_cached(&facets, None, Staleness::WhileRevalidating).await.unwrap();
+    let stale = catalog
+        .facets_cached(&facets, None, Staleness::WhileRevalidating)
+        .await
+        .unwrap();
     assert_eq!(owners(&stale), [("team-a".to_string(), 1)]);
     // The API's kind: a change is counted at once.
-    let current = catalog.facets_cached(&facets, None, Staleness::Current).await.unwrap();
+    let current = catalog
+        .facets_cached(&facets, None, Staleness::Current)
+        .await
+        .unwrap();
     assert_eq!(owners(&current), expected);
-    let cached = catalog.facets_cached(&facets, None, Staleness::WhileRevalidating).await.unwrap();
+    let cached = catalog
+        .facets_cached(&facets, None, Staleness::WhileRevalidating)
+        .await
+        .unwrap();
     assert_eq!(owners(&cached), expected);
 }

@@ -64,9 +64,17 @@ async fn pruning_runs_as_a_job_and_schedules_its_next_run() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(state, JobState::Succeeded);
-    assert_eq!(catalog.recent_changes(10).await.unwrap().len(), 1, "only the newest stays");
+    assert_eq!(
+        catalog.recent_changes(10).await.unwrap().len(),
+        1,
+        "only the newest stays"
+    );
     assert!(catalog.audit_log(10, None).await.unwrap().is_empty());
     let jobs = stores.jobs.list_jobs(Some(PRUNE_JOB), 10).await.unwrap();
     assert_eq!(jobs.len(), 2);
-    assert_eq!(jobs[0].state, JobState::Queued, "the next run waits an hour");
+    assert_eq!(
+        jobs[0].state,
+        JobState::Queued,
+        "the next run waits an hour"
+    );
 }

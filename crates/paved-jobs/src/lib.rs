@@ -174,10 +174,7 @@ impl JobRunner {
 
     /// Starts the runner. It stops claiming when `shutdown` turns true, waits up to the grace
     /// period for running jobs, then returns.
-    pub fn spawn(
-        self,
-        shutdown: watch::Receiver<bool>,
-    ) -> (JobQueue, tokio::task::JoinHandle<()>) {
+    pub fn spawn(self, shutdown: watch::Receiver<bool>) -> (JobQueue, tokio::task::JoinHandle<()>) {
         let queue = self.queue();
         let handle = tokio::spawn(self.run(shutdown));
         (queue, handle)
@@ -194,7 +191,11 @@ impl JobRunner {
             while runs.try_join_next().is_some() {}
             let mut claimed_any = false;
             if !kinds.is_empty() && runs.len() < runner.concurrency {
-                match runner.store.claim_job(&kinds, &runner.worker, runner.lease).await {
+                match runner
+                    .store
+                    .claim_job(&kinds, &runner.worker, runner.lease)
+                    .await
+                {
                     Ok(Some(job)) => {
                         claimed_any = true;
                         runs.spawn(runner.clone().run_one(job));
@@ -236,7 +237,10 @@ impl JobRunner {
         if let Ok(mut running) = self.running.lock() {
             running.insert(id, cancel_tx.clone());
         }
-        let ctx = JobContext { attempt: job.attempts, cancel: cancel_rx };
+        let ctx = JobContext {
+            attempt: job.attempts,
+            cancel: cancel_rx,
+        };
         tracing::info!(job = %id, kind = %job.kind, attempt = job.attempts, "job started");
         let mut work = tokio::spawn(async move { handler.run(job, ctx).await });
         // When this run is abandoned (shutdown after the grace period), so is the handler.
@@ -274,7 +278,9 @@ impl JobRunner {
             Err(error) => JobOutcome::Failed(format!("the job's handler crashed: {error}")),
         };
         let outcome = match outcome {
-            JobOutcome::Failed(_) | JobOutcome::Retry { .. } if cancel_asked => JobOutcome::Cancelled,
+            JobOutcome::Failed(_) | JobOutcome::Retry { .. } if cancel_asked => {
+                JobOutcome::Cancelled
+            }
             other => other,
         };
         if lost {

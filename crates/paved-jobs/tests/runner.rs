@@ -21,7 +21,10 @@ impl JobHandler for Recorder {
         "test.record"
     }
     async fn run(&self, job: Job, ctx: JobContext) -> JobOutcome {
-        self.seen.lock().unwrap().push((job.id.0, ctx.attempt(), job.payload.clone()));
+        self.seen
+            .lock()
+            .unwrap()
+            .push((job.id.0, ctx.attempt(), job.payload.clone()));
         match job.payload["mode"].as_str() {
             Some("wait") => {
                 ctx.cancellation().await;
@@ -54,7 +57,10 @@ async fn wait_for_state(queue: &JobQueue, id: JobId, state: JobState) -> Job {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("job {id} never reached {state:?}: {:?}", queue.job(id).await.unwrap());
+    panic!(
+        "job {id} never reached {state:?}: {:?}",
+        queue.job(id).await.unwrap()
+    );
 }
 
 #[tokio::test]
@@ -63,12 +69,21 @@ async fn enqueued_jobs_run_once_and_succeed() {
     let handler = Arc::new(Recorder::default());
     let (shutdown_tx, shutdown) = watch::channel(false);
     let (queue, handle) = runner(store(&dir).await, "w1", handler.clone()).spawn(shutdown);
-    let a = queue.enqueue(NewJob::new("test.record", json!({"n": 1}))).await.unwrap();
-    let b = queue.enqueue(NewJob::new("test.record", json!({"n": 2}))).await.unwrap();
+    let a = queue
+        .enqueue(NewJob::new("test.record", json!({"n": 1})))
+        .await
+        .unwrap();
+    let b = queue
+        .enqueue(NewJob::new("test.record", json!({"n": 2})))
+        .await
+        .unwrap();
     wait_for_state(&queue, a.id, JobState::Succeeded).await;
     wait_for_state(&queue, b.id, JobState::Succeeded).await;
     let seen = handler.seen.lock().unwrap().clone();
-    assert_eq!(seen, vec![(a.id.0, 1, json!({"n": 1})), (b.id.0, 1, json!({"n": 2}))]);
+    assert_eq!(
+        seen,
+        vec![(a.id.0, 1, json!({"n": 1})), (b.id.0, 1, json!({"n": 2}))]
+    );
     shutdown_tx.send(true).unwrap();
     handle.await.unwrap();
 }
@@ -79,7 +94,10 @@ async fn cancelling_a_running_job_stops_it() {
     let handler = Arc::new(Recorder::default());
     let (_shutdown_tx, shutdown) = watch::channel(false);
     let (queue, _handle) = runner(store(&dir).await, "w1", handler.clone()).spawn(shutdown);
-    let job = queue.enqueue(NewJob::new("test.record", json!({"mode": "wait"}))).await.unwrap();
+    let job = queue
+        .enqueue(NewJob::new("test.record", json!({"mode": "wait"})))
+        .await
+        .unwrap();
     wait_for_state(&queue, job.id, JobState::Running).await;
     let asked = queue.cancel(job.id).await.unwrap().unwrap();
     assert!(asked.cancel_requested);
@@ -110,7 +128,11 @@ async fn a_crashed_runners_job_is_taken_over_as_a_new_attempt() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(second.seen.lock().unwrap()[0].0, job.id.0);
-    assert_eq!(second.seen.lock().unwrap()[0].1, 2, "the takeover is the second attempt");
+    assert_eq!(
+        second.seen.lock().unwrap()[0].1,
+        2,
+        "the takeover is the second attempt"
+    );
     queue2.cancel(job.id).await.unwrap();
     wait_for_state(&queue2, job.id, JobState::Cancelled).await;
 }
@@ -121,9 +143,15 @@ async fn a_panicking_handler_fails_its_job_and_the_runner_goes_on() {
     let handler = Arc::new(Recorder::default());
     let (_shutdown_tx, shutdown) = watch::channel(false);
     let (queue, _handle) = runner(store(&dir).await, "w1", handler.clone()).spawn(shutdown);
-    let bad = queue.enqueue(NewJob::new("test.record", json!({"mode": "panic"}))).await.unwrap();
+    let bad = queue
+        .enqueue(NewJob::new("test.record", json!({"mode": "panic"})))
+        .await
+        .unwrap();
     let failed = wait_for_state(&queue, bad.id, JobState::Failed).await;
     assert!(failed.last_error.unwrap().contains("crashed"));
-    let good = queue.enqueue(NewJob::new("test.record", json!({}))).await.unwrap();
+    let good = queue
+        .enqueue(NewJob::new("test.record", json!({})))
+        .await
+        .unwrap();
     wait_for_state(&queue, good.id, JobState::Succeeded).await;
 }

@@ -51,7 +51,10 @@ impl Entity {
     }
 
     pub fn api_version(&self) -> &str {
-        self.0.get("apiVersion").and_then(Value::as_str).unwrap_or("")
+        self.0
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 
     pub fn kind(&self) -> &str {
@@ -63,11 +66,16 @@ impl Entity {
     }
 
     pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
-        let metadata = self.0.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+        let metadata = self
+            .0
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
         if !metadata.is_object() {
             *metadata = Value::Object(Map::new());
         }
-        metadata.as_object_mut().expect("metadata was just made an object")
+        metadata
+            .as_object_mut()
+            .expect("metadata was just made an object")
     }
 
     pub fn name(&self) -> &str {
@@ -92,13 +100,18 @@ impl Entity {
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.metadata()?.get("annotations")?.as_object()?.get(key)?.as_str()
+        self.metadata()?
+            .get("annotations")?
+            .as_object()?
+            .get(key)?
+            .as_str()
     }
 
     pub fn set_annotation(&mut self, key: &str, value: &str) {
         let metadata = self.metadata_mut();
-        let annotations =
-            metadata.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(map) = annotations {
             map.insert(key.to_string(), Value::String(value.to_string()));
         }
@@ -247,11 +260,23 @@ mod tests {
         }))
         .unwrap();
         let owner = EntityRef::parse_full("group:default/team-a").unwrap();
-        let rel = Relation { relation_type: "ownedBy".into(), target_ref: owner };
-        let out = stitch(&entity, "u-1", 1, vec![rel.clone(), rel], &[Diagnostic::error("x")]);
+        let rel = Relation {
+            relation_type: "ownedBy".into(),
+            target_ref: owner,
+        };
+        let out = stitch(
+            &entity,
+            "u-1",
+            1,
+            vec![rel.clone(), rel],
+            &[Diagnostic::error("x")],
+        );
         assert_eq!(out["metadata"]["namespace"], "default");
         assert_eq!(out["metadata"]["uid"], "u-1");
-        assert_eq!(out["relations"], json!([{"type": "ownedBy", "targetRef": "group:default/team-a"}]));
+        assert_eq!(
+            out["relations"],
+            json!([{"type": "ownedBy", "targetRef": "group:default/team-a"}])
+        );
         assert_eq!(out["status"]["items"][0]["type"], PROCESSING_STATUS_TYPE);
         let etag = out["metadata"]["etag"].as_str().unwrap().to_string();
         let again = stitch(&entity, "u-1", 1, vec![], &[]);

@@ -36,7 +36,10 @@ pub struct RefDefaults<'a> {
 
 impl Default for RefDefaults<'_> {
     fn default() -> Self {
-        RefDefaults { kind: None, namespace: DEFAULT_NAMESPACE }
+        RefDefaults {
+            kind: None,
+            namespace: DEFAULT_NAMESPACE,
+        }
     }
 }
 
@@ -64,28 +67,44 @@ impl EntityRef {
             None => (None, rest),
         };
         if kind == Some("") {
-            return Err(RefError::Malformed(input.to_string(), "empty kind before ':'"));
+            return Err(RefError::Malformed(
+                input.to_string(),
+                "empty kind before ':'",
+            ));
         }
         if namespace == Some("") {
-            return Err(RefError::Malformed(input.to_string(), "empty namespace before '/'"));
+            return Err(RefError::Malformed(
+                input.to_string(),
+                "empty namespace before '/'",
+            ));
         }
         if name.is_empty() {
             return Err(RefError::Malformed(input.to_string(), "empty name"));
         }
         if name.contains(':') || name.contains('/') {
-            return Err(RefError::Malformed(input.to_string(), "too many ':' or '/' separators"));
+            return Err(RefError::Malformed(
+                input.to_string(),
+                "too many ':' or '/' separators",
+            ));
         }
         let kind = kind
             .or(defaults.kind)
             .ok_or_else(|| RefError::MissingKind(input.to_string()))?;
-        Ok(EntityRef::new(kind, namespace.unwrap_or(defaults.namespace), name))
+        Ok(EntityRef::new(
+            kind,
+            namespace.unwrap_or(defaults.namespace),
+            name,
+        ))
     }
 
     /// Parses a canonical, fully qualified reference (`kind:namespace/name`).
     pub fn parse_full(input: &str) -> Result<Self, RefError> {
         let parsed = Self::parse(input, RefDefaults::default())?;
         if !input.contains('/') {
-            return Err(RefError::Malformed(input.to_string(), "namespace is missing"));
+            return Err(RefError::Malformed(
+                input.to_string(),
+                "namespace is missing",
+            ));
         }
         Ok(parsed)
     }
@@ -125,23 +144,51 @@ mod tests {
     use super::*;
 
     fn parse(s: &str, kind: Option<&str>, ns: &str) -> Result<String, RefError> {
-        EntityRef::parse(s, RefDefaults { kind, namespace: ns }).map(|r| r.to_string())
+        EntityRef::parse(
+            s,
+            RefDefaults {
+                kind,
+                namespace: ns,
+            },
+        )
+        .map(|r| r.to_string())
     }
 
     #[test]
     fn defaults_fill_missing_parts() {
-        assert_eq!(parse("team-a", Some("Group"), "default").unwrap(), "group:default/team-a");
-        assert_eq!(parse("user:guest", Some("Group"), "ops").unwrap(), "user:ops/guest");
-        assert_eq!(parse("default/team-a", Some("Group"), "alt").unwrap(), "group:default/team-a");
-        assert_eq!(parse("Component:Prod/Web", None, "x").unwrap(), "component:prod/web");
+        assert_eq!(
+            parse("team-a", Some("Group"), "default").unwrap(),
+            "group:default/team-a"
+        );
+        assert_eq!(
+            parse("user:guest", Some("Group"), "ops").unwrap(),
+            "user:ops/guest"
+        );
+        assert_eq!(
+            parse("default/team-a", Some("Group"), "alt").unwrap(),
+            "group:default/team-a"
+        );
+        assert_eq!(
+            parse("Component:Prod/Web", None, "x").unwrap(),
+            "component:prod/web"
+        );
     }
 
     #[test]
     fn rejects_malformed() {
         assert_eq!(parse("", None, "default"), Err(RefError::Empty));
-        assert!(matches!(parse("team-a", None, "default"), Err(RefError::MissingKind(_))));
-        assert!(matches!(parse(":x", Some("a"), "d"), Err(RefError::Malformed(..))));
-        assert!(matches!(parse("a:b/c/d", None, "d"), Err(RefError::Malformed(..))));
+        assert!(matches!(
+            parse("team-a", None, "default"),
+            Err(RefError::MissingKind(_))
+        ));
+        assert!(matches!(
+            parse(":x", Some("a"), "d"),
+            Err(RefError::Malformed(..))
+        ));
+        assert!(matches!(
+            parse("a:b/c/d", None, "d"),
+            Err(RefError::Malformed(..))
+        ));
         assert!(EntityRef::parse_full("component:web").is_err());
     }
 }

@@ -23,7 +23,9 @@ pub fn resolve_inside(root: &Path, relative: &str) -> Result<PathBuf, PathEscape
             Component::CurDir => {}
             Component::ParentDir => {
                 if !clean.pop() {
-                    return Err(refuse("is outside of the allowed folder (it climbs above it with '..')"));
+                    return Err(refuse(
+                        "is outside of the allowed folder (it climbs above it with '..')",
+                    ));
                 }
             }
             Component::RootDir | Component::Prefix(_) => {
@@ -32,7 +34,8 @@ pub fn resolve_inside(root: &Path, relative: &str) -> Result<PathBuf, PathEscape
         }
     }
     let joined = root.join(&clean);
-    check_no_link_escape(root, &joined).map_err(|_| refuse("leads outside of the allowed folder through a symbolic link"))?;
+    check_no_link_escape(root, &joined)
+        .map_err(|_| refuse("leads outside of the allowed folder through a symbolic link"))?;
     Ok(joined)
 }
 
@@ -55,7 +58,11 @@ pub fn check_no_link_escape(root: &Path, path: &Path) -> Result<(), PathEscape> 
                 // A dangling link: where it points is unknown, so it is refused.
                 .map_err(|_| PathEscape(format!("{} is a dangling link", probe.display())))?;
             if !resolved.starts_with(&canonical_root) {
-                return Err(PathEscape(format!("{} resolves outside of {}", path.display(), root.display())));
+                return Err(PathEscape(format!(
+                    "{} resolves outside of {}",
+                    path.display(),
+                    root.display()
+                )));
             }
             return Ok(());
         }
@@ -104,13 +111,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         std::fs::create_dir_all(root.join("a")).unwrap();
-        assert_eq!(resolve_inside(&root, "a/../b/c.txt").unwrap(), root.join("b/c.txt"));
+        assert_eq!(
+            resolve_inside(&root, "a/../b/c.txt").unwrap(),
+            root.join("b/c.txt")
+        );
         assert_eq!(resolve_inside(&root, "./").unwrap(), root);
-        assert!(resolve_inside(&root, "../x").unwrap_err().0.contains("climbs"));
+        assert!(
+            resolve_inside(&root, "../x")
+                .unwrap_err()
+                .0
+                .contains("climbs")
+        );
         assert!(resolve_inside(&root, "a/../../x").is_err());
-        assert!(resolve_inside(&root, "/etc/passwd").unwrap_err().0.contains("absolute"));
+        assert!(
+            resolve_inside(&root, "/etc/passwd")
+                .unwrap_err()
+                .0
+                .contains("absolute")
+        );
         std::os::unix::fs::symlink("/etc", root.join("out")).unwrap();
-        assert!(resolve_inside(&root, "out/passwd").unwrap_err().0.contains("symbolic link"));
+        assert!(
+            resolve_inside(&root, "out/passwd")
+                .unwrap_err()
+                .0
+                .contains("symbolic link")
+        );
         assert!(resolve_inside(&root, "out/new/file").is_err());
         std::os::unix::fs::symlink(root.join("a"), root.join("in")).unwrap();
         assert!(resolve_inside(&root, "in/file").is_ok());

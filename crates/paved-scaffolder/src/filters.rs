@@ -48,7 +48,9 @@ pub fn parse_repo_url(text: &str) -> Result<RepoUrl, String> {
         .unwrap_or(text);
     let (host, query) = text.split_once('?').unwrap_or((text, ""));
     if host.is_empty() || host.contains('/') || host.starts_with('-') {
-        return Err(format!("invalid repo URL passed to parser: '{text}', missing or bad host"));
+        return Err(format!(
+            "invalid repo URL passed to parser: '{text}', missing or bad host"
+        ));
     }
     let mut parts: BTreeMap<String, String> = BTreeMap::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -57,17 +59,24 @@ pub fn parse_repo_url(text: &str) -> Result<RepoUrl, String> {
         parts.insert(key.to_string(), value);
     }
     for (key, value) in &parts {
-        if !matches!(key.as_str(), "owner" | "repo" | "organization" | "workspace" | "project") {
+        if !matches!(
+            key.as_str(),
+            "owner" | "repo" | "organization" | "workspace" | "project"
+        ) {
             continue;
         }
         let bad = value.is_empty()
             || value.starts_with('-')
             || value.contains("..")
-            || value.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+            || value
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
         // GitLab owners may be nested groups (`group/sub`).
         let bad = bad || (key != "owner" && value.contains('/'));
         if bad {
-            return Err(format!("invalid repo URL passed to parser: '{text}', bad {key} '{value}'"));
+            return Err(format!(
+                "invalid repo URL passed to parser: '{text}', bad {key} '{value}'"
+            ));
         }
     }
     let repo = parts
@@ -147,19 +156,28 @@ pub fn parse_entity_ref_parts(
         None => (None, rest),
     };
     if name.is_empty() || name.contains([':', '/']) || kind == Some("") || namespace == Some("") {
-        return Err(format!("entity reference '{text}' is not in the format [<kind>:][<namespace>/]<name>"));
+        return Err(format!(
+            "entity reference '{text}' is not in the format [<kind>:][<namespace>/]<name>"
+        ));
     }
     let kind = kind
         .or(default_kind)
         .ok_or_else(|| format!("entity reference '{text}' had missing or empty kind (e.g. did not start with \"component:\" or similar)"))?;
     Ok((
         kind.to_string(),
-        namespace.or(default_namespace).unwrap_or("default").to_string(),
+        namespace
+            .or(default_namespace)
+            .unwrap_or("default")
+            .to_string(),
         name.to_string(),
     ))
 }
 
-fn parse_entity_ref_filter(value: Value, options: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+fn parse_entity_ref_filter(
+    value: Value,
+    options: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let text = value
         .as_str()
         .ok_or_else(|| invalid("parseEntityRef expects a string"))?;
@@ -201,7 +219,8 @@ pub(crate) fn dump(value: Value, indent: Option<Value>) -> Result<Value, Error> 
         let mut out = Vec::new();
         let formatter = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
         let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-        serde::Serialize::serialize(&json, &mut serializer).map_err(|e| invalid(format!("dump: {e}")))?;
+        serde::Serialize::serialize(&json, &mut serializer)
+            .map_err(|e| invalid(format!("dump: {e}")))?;
         String::from_utf8(out).unwrap_or_default()
     } else {
         json.to_string()
@@ -209,7 +228,12 @@ pub(crate) fn dump(value: Value, indent: Option<Value>) -> Result<Value, Error> 
     Ok(Value::from(text))
 }
 
-fn truncate(value: String, length: Option<usize>, killwords: Option<bool>, end: Option<String>) -> String {
+fn truncate(
+    value: String,
+    length: Option<usize>,
+    killwords: Option<bool>,
+    end: Option<String>,
+) -> String {
     let length = length.unwrap_or(255);
     let end = end.unwrap_or_else(|| "...".into());
     if value.chars().count() <= length {
@@ -299,12 +323,19 @@ pub fn quote_object_keys(source: &str) -> std::borrow::Cow<'_, str> {
     let mut rest = source;
     let mut changed = false;
     loop {
-        let next = [rest.find("${{"), rest.find("{%")].into_iter().flatten().min();
+        let next = [rest.find("${{"), rest.find("{%")]
+            .into_iter()
+            .flatten()
+            .min();
         let Some(start) = next else {
             out.push_str(rest);
             break;
         };
-        let (open, close) = if rest[start..].starts_with("${{") { (3, "}}") } else { (2, "%}") };
+        let (open, close) = if rest[start..].starts_with("${{") {
+            (3, "}}")
+        } else {
+            (2, "%}")
+        };
         out.push_str(&rest[..start + open]);
         let body_start = start + open;
         let Some(end) = find_close(&rest[body_start..], close) else {
@@ -370,7 +401,9 @@ pub(crate) fn quote_keys_in_expression(body: &str) -> String {
         if expect_key && (c.is_ascii_alphabetic() || c == '_' || c == '$') {
             let start = i;
             let mut j = i;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == '$') {
+            while j < chars.len()
+                && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == '$')
+            {
                 j += 1;
             }
             let mut k = j;
@@ -436,7 +469,11 @@ mod tests {
         assert_eq!(parsed.repo, "payments");
         let gitlab = parse_repo_url("gitlab.example?owner=group%2Fsub&repo=x").unwrap();
         assert_eq!(gitlab.owner.as_deref(), Some("group/sub"));
-        assert!(parse_repo_url("github.com?owner=acme").unwrap_err().contains("missing repo"));
+        assert!(
+            parse_repo_url("github.com?owner=acme")
+                .unwrap_err()
+                .contains("missing repo")
+        );
         assert!(parse_repo_url("github.com?owner=acme&repo=../x").is_err());
         assert!(parse_repo_url("?repo=x").is_err());
         assert!(parse_repo_url("github.com?owner=a&repo=-x").is_err());
@@ -453,15 +490,30 @@ mod tests {
         }});
         let cases = [
             ("${{ (parameters.repoUrl | parseRepoUrl).owner }}", "acme"),
-            ("${{ parameters.repoUrl | parseRepoUrl | pick('repo') }}", "payments"),
+            (
+                "${{ parameters.repoUrl | parseRepoUrl | pick('repo') }}",
+                "payments",
+            ),
             ("${{ parameters.repoUrl | projectSlug }}", "acme/payments"),
-            ("${{ (parameters.owner | parseEntityRef({ defaultKind: 'group', defaultNamespace: 'ops' })).namespace }}", "ops"),
-            ("${{ parameters.owner | parseEntityRef({ defaultKind:\"group\" }) | pick('kind') }}", "group"),
-            ("${{ parameters.full | parseEntityRef | pick('name') }}", "Checkout"),
+            (
+                "${{ (parameters.owner | parseEntityRef({ defaultKind: 'group', defaultNamespace: 'ops' })).namespace }}",
+                "ops",
+            ),
+            (
+                "${{ parameters.owner | parseEntityRef({ defaultKind:\"group\" }) | pick('kind') }}",
+                "group",
+            ),
+            (
+                "${{ parameters.full | parseEntityRef | pick('name') }}",
+                "Checkout",
+            ),
             ("${{ parameters.obj | pick('a.b') }}", "7"),
             ("${{ parameters.obj | dump }}", "{\"a\":{\"b\":7}}"),
             ("${{ 'a b c d' | truncate(3, true, '…') }}", "a b…"),
-            ("${{ 'hello world' | title }} ${{ 'x' | capitalize }}", "Hello World X"),
+            (
+                "${{ 'hello world' | title }} ${{ 'x' | capitalize }}",
+                "Hello World X",
+            ),
         ];
         for (template, expected) in cases {
             let source = quote_object_keys(template);

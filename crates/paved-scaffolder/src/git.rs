@@ -34,15 +34,28 @@ pub async fn run_git(
 ) -> Result<String, GitError> {
     let mut command = Command::new("git");
     command
-        .args(["-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always"])
-        .args(["-c", "init.defaultBranch=main", "-c", "advice.detachedHead=false"])
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "protocol.file.allow=always",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "advice.detachedHead=false",
+        ])
         .args(["-c", "commit.gpgsign=false", "-c", "core.symlinks=true"])
         .args(args)
         .current_dir(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_ASKPASS", "/bin/false")
-        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=15")
+        .env(
+            "GIT_SSH_COMMAND",
+            "ssh -o BatchMode=yes -o ConnectTimeout=15",
+        )
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE")
@@ -57,14 +70,23 @@ pub async fn run_git(
         command
             .env("GIT_CONFIG_COUNT", "1")
             .env("GIT_CONFIG_KEY_0", "http.extraHeader")
-            .env("GIT_CONFIG_VALUE_0", format!("Authorization: Basic {basic}"));
+            .env(
+                "GIT_CONFIG_VALUE_0",
+                format!("Authorization: Basic {basic}"),
+            );
     }
     let child = command
         .spawn()
         .map_err(|e| GitError(format!("cannot run git: {e}")))?;
     let output = tokio::time::timeout(timeout, child.wait_with_output())
         .await
-        .map_err(|_| GitError(format!("git {} took longer than {} s", args.first().unwrap_or(&""), timeout.as_secs())))?
+        .map_err(|_| {
+            GitError(format!(
+                "git {} took longer than {} s",
+                args.first().unwrap_or(&""),
+                timeout.as_secs()
+            ))
+        })?
         .map_err(|e| GitError(format!("git failed: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -20,6 +20,8 @@ pub mod template;
 pub use actions::{Action, ActionContext, ActionError, ActionRegistry, CatalogAccess, Services};
 pub use log::{LogLine, StepStatus, TaskLog};
 pub use render::{RenderError, Renderer, Syntax};
-pub use service::{FieldError, ScaffolderError, ScaffolderService, ScaffolderSettings, TaskJobHandler};
 pub use runner::{RunError, RunOptions, RunOutcome, run_template};
+pub use service::{
+    FieldError, ScaffolderError, ScaffolderService, ScaffolderSettings, TaskJobHandler,
+};
 pub use template::{ParameterStep, StepSpec, Template, lint_template, parse_template};

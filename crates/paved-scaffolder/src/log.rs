@@ -40,12 +40,22 @@ pub struct TaskLog {
 impl TaskLog {
     /// Lines are sent to `sender`.
     pub fn channel(sender: UnboundedSender<LogLine>, secrets: &Map<String, Value>) -> Self {
-        TaskLog { sender: Some(sender), kept: None, secrets: secret_texts(secrets), echo: false }
+        TaskLog {
+            sender: Some(sender),
+            kept: None,
+            secrets: secret_texts(secrets),
+            echo: false,
+        }
     }
 
     /// Lines are kept in memory; `echo` also prints them to stderr (the CLI).
     pub fn collect(secrets: &Map<String, Value>, echo: bool) -> Self {
-        TaskLog { sender: None, kept: Some(Mutex::new(Vec::new())), secrets: secret_texts(secrets), echo }
+        TaskLog {
+            sender: None,
+            kept: Some(Mutex::new(Vec::new())),
+            secrets: secret_texts(secrets),
+            echo,
+        }
     }
 
     pub fn lines(&self) -> Vec<LogLine> {
@@ -78,11 +88,19 @@ impl TaskLog {
     }
 
     pub fn info(&self, message: &str) {
-        self.push(LogLine { message: message.to_string(), step_id: None, status: None });
+        self.push(LogLine {
+            message: message.to_string(),
+            step_id: None,
+            status: None,
+        });
     }
 
     pub fn step(&self, step_id: &str, message: &str) {
-        self.push(LogLine { message: message.to_string(), step_id: Some(step_id.to_string()), status: None });
+        self.push(LogLine {
+            message: message.to_string(),
+            step_id: Some(step_id.to_string()),
+            status: None,
+        });
     }
 
     pub fn step_status(&self, step_id: &str, status: StepStatus, message: &str) {

@@ -117,7 +117,11 @@ impl Renderer {
     }
 
     /// Evaluates one expression (the inside of `${{ … }}`) to a JSON value. Undefined is `None`.
-    pub fn eval_expression(&self, expr: &str, context: &Value) -> Result<Option<Value>, RenderError> {
+    pub fn eval_expression(
+        &self,
+        expr: &str,
+        context: &Value,
+    ) -> Result<Option<Value>, RenderError> {
         let compiled = self
             .env
             .compile_expression_owned(filters::quote_keys_in_expression(expr))
@@ -133,10 +137,16 @@ impl Renderer {
     /// value with its type (a number stays a number, an object an object); other strings are
     /// rendered as text. Keys whose value renders to undefined are left out.
     pub fn render_value(&self, value: &Value, context: &Value) -> Result<Value, RenderError> {
-        Ok(self.render_value_inner(value, context)?.unwrap_or(Value::Null))
+        Ok(self
+            .render_value_inner(value, context)?
+            .unwrap_or(Value::Null))
     }
 
-    fn render_value_inner(&self, value: &Value, context: &Value) -> Result<Option<Value>, RenderError> {
+    fn render_value_inner(
+        &self,
+        value: &Value,
+        context: &Value,
+    ) -> Result<Option<Value>, RenderError> {
         match value {
             Value::String(text) => {
                 if let Some(expr) = single_expression(text) {
@@ -145,12 +155,16 @@ impl Renderer {
                 if !text.contains("${{") && !text.contains("{%") {
                     return Ok(Some(value.clone()));
                 }
-                self.render_str(text, context).map(|s| Some(Value::String(s)))
+                self.render_str(text, context)
+                    .map(|s| Some(Value::String(s)))
             }
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    out.push(self.render_value_inner(item, context)?.unwrap_or(Value::Null));
+                    out.push(
+                        self.render_value_inner(item, context)?
+                            .unwrap_or(Value::Null),
+                    );
                 }
                 Ok(Some(Value::Array(out)))
             }
@@ -274,7 +288,11 @@ mod tests {
     #[test]
     fn undefined_members_chain_like_nunjucks() {
         let r = Renderer::default();
-        assert_eq!(r.render_str("[${{ parameters.a.b.c }}]", &context()).unwrap(), "[]");
+        assert_eq!(
+            r.render_str("[${{ parameters.a.b.c }}]", &context())
+                .unwrap(),
+            "[]"
+        );
         assert_eq!(r.render_str("a\n", &context()).unwrap(), "a\n");
     }
 
@@ -295,8 +313,11 @@ mod tests {
     fn javascript_string_methods() {
         let r = Renderer::default();
         assert_eq!(
-            r.render_str("${{ parameters.name.toLowerCase() }}|${{ parameters.name.split(' ')[1] }}", &context())
-                .unwrap(),
+            r.render_str(
+                "${{ parameters.name.toLowerCase() }}|${{ parameters.name.split(' ')[1] }}",
+                &context()
+            )
+            .unwrap(),
             "payments api|API"
         );
     }
@@ -304,15 +325,23 @@ mod tests {
     #[test]
     fn includes_cannot_read_files() {
         let r = Renderer::default();
-        let err = r.render_str("{% include '/etc/passwd' %}", &context()).unwrap_err();
-        assert!(err.message.contains("not found") || err.message.contains("template"), "{err}");
+        let err = r
+            .render_str("{% include '/etc/passwd' %}", &context())
+            .unwrap_err();
+        assert!(
+            err.message.contains("not found") || err.message.contains("template"),
+            "{err}"
+        );
     }
 
     #[test]
     fn endless_loops_run_out_of_fuel() {
         let r = Renderer::default();
         let err = r
-            .render_str("{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}", &context())
+            .render_str(
+                "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+                &context(),
+            )
             .unwrap_err();
         assert!(err.message.contains("fuel"), "{err}");
     }
@@ -320,7 +349,9 @@ mod tests {
     #[test]
     fn syntax_errors_name_the_line() {
         let r = Renderer::default();
-        let err = r.check_syntax("line one\n${{ parameters.name | }}").unwrap_err();
+        let err = r
+            .check_syntax("line one\n${{ parameters.name | }}")
+            .unwrap_err();
         assert_eq!(err.line, Some(2));
         assert!(err.message.contains("syntax error"), "{err}");
     }
@@ -329,7 +360,10 @@ mod tests {
     fn cookiecutter_syntax() {
         let r = Renderer::new(Syntax::Cookiecutter);
         let out = r
-            .render_str("{{ cookiecutter.name }} ${x}", &json!({"cookiecutter": {"name": "svc"}}))
+            .render_str(
+                "{{ cookiecutter.name }} ${x}",
+                &json!({"cookiecutter": {"name": "svc"}}),
+            )
             .unwrap();
         assert_eq!(out, "svc ${x}");
     }

@@ -79,11 +79,16 @@ pub async fn run_template(
     for step in &options.template.steps {
         if *cancel.borrow() {
             log.step_status(&step.id, StepStatus::Cancelled, "The task was cancelled");
-            return Err(RunError::Cancelled { step_id: step.id.clone() });
+            return Err(RunError::Cancelled {
+                step_id: step.id.clone(),
+            });
         }
         let fail = |message: String| {
             log.step_status(&step.id, StepStatus::Failed, &message);
-            RunError::StepFailed { step_id: step.id.clone(), message }
+            RunError::StepFailed {
+                step_id: step.id.clone(),
+                message,
+            }
         };
         if let Some(condition) = &step.condition {
             let rendered = match condition {
@@ -93,12 +98,22 @@ pub async fn run_template(
                 other => other.clone(),
             };
             if !is_truthy(Some(&rendered)) {
-                log.step_status(&step.id, StepStatus::Skipped, &format!("Skipping step {} because its if condition was false", step.id));
+                log.step_status(
+                    &step.id,
+                    StepStatus::Skipped,
+                    &format!(
+                        "Skipping step {} because its if condition was false",
+                        step.id
+                    ),
+                );
                 continue;
             }
         }
         let Some(action) = registry.get(&step.action) else {
-            return Err(fail(format!("Template action with ID '{}' is not registered.", step.action)));
+            return Err(fail(format!(
+                "Template action with ID '{}' is not registered.",
+                step.action
+            )));
         };
         if options.dry_run && !action.supports_dry_run() {
             log.step_status(
@@ -124,11 +139,19 @@ pub async fn run_template(
                         .into_iter()
                         .map(|(key, value)| Some(json!({ "key": key, "value": value })))
                         .collect(),
-                    other => return Err(fail(format!("`each` must be an array or an object, got {other}"))),
+                    other => {
+                        return Err(fail(format!(
+                            "`each` must be an array or an object, got {other}"
+                        )));
+                    }
                 }
             }
         };
-        log.step_status(&step.id, StepStatus::Processing, &format!("Beginning step {}", step.name));
+        log.step_status(
+            &step.id,
+            StepStatus::Processing,
+            &format!("Beginning step {}", step.name),
+        );
         let mut output = Map::new();
         for iteration in iterations {
             let mut iteration_context = context.clone();
@@ -166,13 +189,18 @@ pub async fn run_template(
                 Ok(()) => {}
                 Err(ActionError::Cancelled) => {
                     log.step_status(&step.id, StepStatus::Cancelled, "The task was cancelled");
-                    return Err(RunError::Cancelled { step_id: step.id.clone() });
+                    return Err(RunError::Cancelled {
+                        step_id: step.id.clone(),
+                    });
                 }
                 Err(e) => return Err(fail(e.to_string())),
             }
             for (name, value) in action_context.output {
                 if iteration.is_some() {
-                    match output.entry(name).or_insert_with(|| Value::Array(Vec::new())) {
+                    match output
+                        .entry(name)
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
                         Value::Array(items) => items.push(value),
                         _ => {}
                     }
@@ -184,10 +212,17 @@ pub async fn run_template(
         let output = Value::Object(output);
         context["steps"][&step.id] = json!({ "output": output.clone() });
         step_outputs.insert(step.id.clone(), output);
-        log.step_status(&step.id, StepStatus::Completed, &format!("Finished step {}", step.name));
+        log.step_status(
+            &step.id,
+            StepStatus::Completed,
+            &format!("Finished step {}", step.name),
+        );
     }
     let output = renderer
         .render_value(&options.template.output, &context)
         .map_err(|e| RunError::Invalid(format!("cannot render the template's output: {e}")))?;
-    Ok(RunOutcome { output, steps: step_outputs })
+    Ok(RunOutcome {
+        output,
+        steps: step_outputs,
+    })
 }

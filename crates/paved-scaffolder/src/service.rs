@@ -15,7 +15,9 @@ use async_trait::async_trait;
 use paved_catalog::CatalogService;
 use paved_jobs::{JobContext, JobHandler, JobQueue};
 use paved_model::EntityRef;
-use paved_store::{Job, JobOutcome, JobState, NewJob, NewTask, StoreError, StoredTask, TaskStatus, TaskStore};
+use paved_store::{
+    Job, JobOutcome, JobState, NewJob, NewTask, StoreError, StoredTask, TaskStatus, TaskStore,
+};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -109,15 +111,26 @@ struct CatalogPort(Arc<CatalogService>);
 #[async_trait]
 impl CatalogAccess for CatalogPort {
     async fn register_location(&self, target: &str) -> Result<Vec<String>, String> {
-        let kind = if target.starts_with('/') { "file" } else { "url" };
-        let outcome = self.0.add_location(kind, target, false).await.map_err(|e| e.to_string())?;
+        let kind = if target.starts_with('/') {
+            "file"
+        } else {
+            "url"
+        };
+        let outcome = self
+            .0
+            .add_location(kind, target, false)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(outcome
             .entities
             .iter()
             .filter_map(|e| {
                 let kind = e.get("kind")?.as_str()?;
                 let meta = e.get("metadata")?;
-                let ns = meta.get("namespace").and_then(Value::as_str).unwrap_or("default");
+                let ns = meta
+                    .get("namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default");
                 let name = meta.get("name")?.as_str()?;
                 Some(format!("{kind}:{ns}/{name}").to_ascii_lowercase())
             })
@@ -126,8 +139,15 @@ impl CatalogAccess for CatalogPort {
 
     async fn entity(&self, entity_ref: &str) -> Result<Option<Value>, String> {
         let parsed = EntityRef::parse_full(entity_ref).map_err(|e| e.to_string())?;
-        match self.0.entity_by_ref(&parsed).await.map_err(|e| e.to_string())? {
-            Some(raw) => serde_json::from_str(&raw.json).map(Some).map_err(|e| e.to_string()),
+        match self
+            .0
+            .entity_by_ref(&parsed)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(raw) => serde_json::from_str(&raw.json)
+                .map(Some)
+                .map_err(|e| e.to_string()),
             None => Ok(None),
         }
     }
@@ -153,7 +173,11 @@ pub struct ScaffolderService {
 }
 
 impl ScaffolderService {
-    pub fn new(catalog: Arc<CatalogService>, tasks: Arc<dyn TaskStore>, settings: ScaffolderSettings) -> Self {
+    pub fn new(
+        catalog: Arc<CatalogService>,
+        tasks: Arc<dyn TaskStore>,
+        settings: ScaffolderSettings,
+    ) -> Self {
         let catalog_settings = catalog.settings();
         let services = Services {
             catalog: Some(Arc::new(CatalogPort(catalog.clone()))),
@@ -182,7 +206,9 @@ impl ScaffolderService {
     }
 
     fn queue(&self) -> ScaffolderResult<&JobQueue> {
-        self.queue.get().ok_or_else(|| ScaffolderError::Unavailable("the task runner is not started".into()))
+        self.queue
+            .get()
+            .ok_or_else(|| ScaffolderError::Unavailable("the task runner is not started".into()))
     }
 
     pub fn registry(&self) -> &ActionRegistry {
@@ -216,9 +242,16 @@ impl ScaffolderService {
     }
 
     /// A template from the catalog with its folder (file locations) or checkout (git).
-    pub async fn load_template(&self, namespace: &str, kind: &str, name: &str) -> ScaffolderResult<LoadedTemplate> {
+    pub async fn load_template(
+        &self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+    ) -> ScaffolderResult<LoadedTemplate> {
         if !kind.eq_ignore_ascii_case("template") {
-            return Err(ScaffolderError::Invalid(format!("kind '{kind}' is not a template kind")));
+            return Err(ScaffolderError::Invalid(format!(
+                "kind '{kind}' is not a template kind"
+            )));
         }
         let entity_ref = EntityRef::new("template", namespace, name);
         let raw = self
@@ -226,14 +259,21 @@ impl ScaffolderService {
             .entity_by_ref(&entity_ref)
             .await?
             .ok_or_else(|| ScaffolderError::NotFound(format!("Template {entity_ref} not found")))?;
-        let entity: Value = serde_json::from_str(&raw.json).map_err(|e| ScaffolderError::Internal(e.to_string()))?;
+        let entity: Value = serde_json::from_str(&raw.json)
+            .map_err(|e| ScaffolderError::Internal(e.to_string()))?;
         self.loaded_from_entity(&entity).await
     }
 
     async fn loaded_from_entity(&self, entity: &Value) -> ScaffolderResult<LoadedTemplate> {
         let (template, diagnostics) = parse_template(entity);
         let template = template.ok_or_else(|| {
-            ScaffolderError::Invalid(diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("; "))
+            ScaffolderError::Invalid(
+                diagnostics
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
         })?;
         let location = template
             .annotations
@@ -253,20 +293,41 @@ impl ScaffolderService {
             }
             _ => (None, None),
         };
-        Ok(LoadedTemplate { template, dir, base_url })
+        Ok(LoadedTemplate {
+            template,
+            dir,
+            base_url,
+        })
     }
 
     /// The folder of a template read from git: a checkout, then the template file's folder.
     async fn git_template_dir(&self, target: &str) -> ScaffolderResult<PathBuf> {
-        let settings = self.services.fetch_git.as_ref().ok_or_else(|| ScaffolderError::Unavailable("git is not configured".into()))?;
+        let settings = self
+            .services
+            .fetch_git
+            .as_ref()
+            .ok_or_else(|| ScaffolderError::Unavailable("git is not configured".into()))?;
         let git_target = paved_catalog::location::GitTarget::parse(target)?;
         let checkout = paved_catalog::git::checkout(settings, &git_target).await?;
-        let file_dir = Path::new(&git_target.path).parent().map(Path::to_path_buf).unwrap_or_default();
-        crate::confine::resolve_inside(&checkout, &file_dir.to_string_lossy()).map_err(|e| ScaffolderError::Invalid(e.0))
+        let file_dir = Path::new(&git_target.path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        crate::confine::resolve_inside(&checkout, &file_dir.to_string_lossy())
+            .map_err(|e| ScaffolderError::Invalid(e.0))
     }
 
-    pub async fn parameter_schema(&self, namespace: &str, kind: &str, name: &str) -> ScaffolderResult<Value> {
-        Ok(self.load_template(namespace, kind, name).await?.template.parameter_schema())
+    pub async fn parameter_schema(
+        &self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+    ) -> ScaffolderResult<Value> {
+        Ok(self
+            .load_template(namespace, kind, name)
+            .await?
+            .template
+            .parameter_schema())
     }
 
     /// Every check the values must pass before anything runs: each parameters step's JSON
@@ -274,14 +335,26 @@ impl ScaffolderService {
     /// is not taken in the catalog, OwnerPicker values exist in the catalog.
     pub async fn check_values(&self, template: &Template, values: &Value) -> Vec<FieldError> {
         let mut errors = schema_errors(template, values);
-        let namespace = values.get("namespace").and_then(Value::as_str).unwrap_or("default");
+        let namespace = values
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
         for field in template.fields_with_widget("EntityNamePicker") {
-            let Some(name) = values.get(&field).and_then(Value::as_str) else { continue };
+            let Some(name) = values.get(&field).and_then(Value::as_str) else {
+                continue;
+            };
             if errors.iter().any(|e| e.field == field) {
                 continue;
             }
-            if let Some(message) = naming_violation(name, &self.settings.naming_pattern, self.settings.naming_max_length) {
-                errors.push(FieldError { field: field.clone(), message });
+            if let Some(message) = naming_violation(
+                name,
+                &self.settings.naming_pattern,
+                self.settings.naming_max_length,
+            ) {
+                errors.push(FieldError {
+                    field: field.clone(),
+                    message,
+                });
                 continue;
             }
             for kind in ["component", "api", "resource", "system", "domain"] {
@@ -299,8 +372,16 @@ impl ScaffolderService {
             if schema.get("ui:field").and_then(Value::as_str) != Some("OwnerPicker") {
                 continue;
             }
-            let Some(owner) = values.get(&field).and_then(Value::as_str) else { continue };
-            let parsed = EntityRef::parse(owner, paved_model::RefDefaults { kind: Some("group"), namespace: "default" });
+            let Some(owner) = values.get(&field).and_then(Value::as_str) else {
+                continue;
+            };
+            let parsed = EntityRef::parse(
+                owner,
+                paved_model::RefDefaults {
+                    kind: Some("group"),
+                    namespace: "default",
+                },
+            );
             let exists = match &parsed {
                 Ok(r) => matches!(self.catalog.entity_by_ref(r).await, Ok(Some(_))),
                 Err(_) => false,
@@ -324,9 +405,17 @@ impl ScaffolderService {
         secrets: Map<String, Value>,
         created_by: Option<String>,
     ) -> ScaffolderResult<String> {
-        let parsed = EntityRef::parse(template_ref, paved_model::RefDefaults { kind: Some("template"), namespace: "default" })
-            .map_err(|e| ScaffolderError::Invalid(format!("templateRef: {e}")))?;
-        let loaded = self.load_template(parsed.namespace(), parsed.kind(), parsed.name()).await?;
+        let parsed = EntityRef::parse(
+            template_ref,
+            paved_model::RefDefaults {
+                kind: Some("template"),
+                namespace: "default",
+            },
+        )
+        .map_err(|e| ScaffolderError::Invalid(format!("templateRef: {e}")))?;
+        let loaded = self
+            .load_template(parsed.namespace(), parsed.kind(), parsed.name())
+            .await?;
         let errors = self.check_values(&loaded.template, &values).await;
         if !errors.is_empty() {
             return Err(ScaffolderError::Fields(errors));
@@ -361,9 +450,18 @@ impl ScaffolderService {
             "secretKeys": secrets.keys().cloned().collect::<Vec<_>>(),
         });
         let id = uuid::Uuid::new_v4().to_string();
-        self.tasks.create_task(NewTask { id: id.clone(), spec, created_by }).await?;
+        self.tasks
+            .create_task(NewTask {
+                id: id.clone(),
+                spec,
+                created_by,
+            })
+            .await?;
         if !secrets.is_empty() {
-            self.secrets.lock().map_err(|_| ScaffolderError::Internal("secrets lock".into()))?.insert(id.clone(), secrets);
+            self.secrets
+                .lock()
+                .map_err(|_| ScaffolderError::Internal("secrets lock".into()))?
+                .insert(id.clone(), secrets);
         }
         self.enqueue(&id).await?;
         Ok(id)
@@ -394,30 +492,63 @@ impl ScaffolderService {
     }
 
     async fn stored_task(&self, id: &str) -> ScaffolderResult<StoredTask> {
-        self.tasks.task(id).await?.ok_or_else(|| ScaffolderError::NotFound(format!("Task with id {id} does not exist")))
+        self.tasks
+            .task(id)
+            .await?
+            .ok_or_else(|| ScaffolderError::NotFound(format!("Task with id {id} does not exist")))
     }
 
     async fn settle_abandoned(&self, task: StoredTask) -> ScaffolderResult<StoredTask> {
         if task.status.is_final() {
             return Ok(task);
         }
-        let (Some(job_id), Some(queue)) = (task.job_id, self.queue.get()) else { return Ok(task) };
-        let Some(job) = queue.job(paved_store::JobId(job_id)).await? else { return Ok(task) };
-        if job.state.is_final() && self.tasks.task(&task.id).await?.is_some_and(|t| !t.status.is_final()) {
+        let (Some(job_id), Some(queue)) = (task.job_id, self.queue.get()) else {
+            return Ok(task);
+        };
+        let Some(job) = queue.job(paved_store::JobId(job_id)).await? else {
+            return Ok(task);
+        };
+        if job.state.is_final()
+            && self
+                .tasks
+                .task(&task.id)
+                .await?
+                .is_some_and(|t| !t.status.is_final())
+        {
             let message = job
                 .last_error
                 .clone()
                 .unwrap_or_else(|| "the task was interrupted before it finished".into());
-            let status = if job.state == JobState::Cancelled { TaskStatus::Cancelled } else { TaskStatus::Failed };
-            self.finish(&task.id, status, None, Some(&format!("The task was interrupted: {message}"))).await?;
+            let status = if job.state == JobState::Cancelled {
+                TaskStatus::Cancelled
+            } else {
+                TaskStatus::Failed
+            };
+            self.finish(
+                &task.id,
+                status,
+                None,
+                Some(&format!("The task was interrupted: {message}")),
+            )
+            .await?;
             return self.stored_task(&task.id).await;
         }
         Ok(task)
     }
 
-    pub async fn list_tasks(&self, created_by: Option<&str>, limit: usize, offset: usize) -> ScaffolderResult<Value> {
-        let (tasks, total) = self.tasks.list_tasks(created_by, limit.clamp(1, 1000), offset).await?;
-        Ok(json!({ "tasks": tasks.iter().map(serialize_task).collect::<Vec<_>>(), "totalTasks": total }))
+    pub async fn list_tasks(
+        &self,
+        created_by: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> ScaffolderResult<Value> {
+        let (tasks, total) = self
+            .tasks
+            .list_tasks(created_by, limit.clamp(1, 1000), offset)
+            .await?;
+        Ok(
+            json!({ "tasks": tasks.iter().map(serialize_task).collect::<Vec<_>>(), "totalTasks": total }),
+        )
     }
 
     /// Events after `after`, in Backstage's shape: `{id, taskId, type, body, createdAt}`.
@@ -434,9 +565,13 @@ impl ScaffolderService {
     pub async fn cancel(&self, id: &str) -> ScaffolderResult<Value> {
         let task = self.stored_task(id).await?;
         if task.status.is_final() {
-            return Err(ScaffolderError::Conflict(format!("Task {id} has already {}", task.status.as_str())));
+            return Err(ScaffolderError::Conflict(format!(
+                "Task {id} has already {}",
+                task.status.as_str()
+            )));
         }
-        self.append_event(id, "cancelled", json!({ "message": "Cancelling the task" })).await?;
+        self.append_event(id, "cancelled", json!({ "message": "Cancelling the task" }))
+            .await?;
         if let Some(job_id) = task.job_id {
             let job = self.queue()?.cancel(paved_store::JobId(job_id)).await?;
             // A task whose job had not started is cancelled at once.
@@ -456,7 +591,8 @@ impl ScaffolderService {
                 task.status.as_str()
             )));
         }
-        self.append_event(id, "recovered", json!({ "message": "Retrying the task" })).await?;
+        self.append_event(id, "recovered", json!({ "message": "Retrying the task" }))
+            .await?;
         self.enqueue(id).await
     }
 
@@ -467,8 +603,18 @@ impl ScaffolderService {
     }
 
     /// Final status, with Backstage's completion event.
-    async fn finish(&self, id: &str, status: TaskStatus, output: Option<Value>, error: Option<&str>) -> ScaffolderResult<()> {
-        if !self.tasks.set_task_status(id, status, output.clone()).await? {
+    async fn finish(
+        &self,
+        id: &str,
+        status: TaskStatus,
+        output: Option<Value>,
+        error: Option<&str>,
+    ) -> ScaffolderResult<()> {
+        if !self
+            .tasks
+            .set_task_status(id, status, output.clone())
+            .await?
+        {
             return Ok(());
         }
         let mut body = json!({ "message": format!("Run completed with status: {}", status.as_str()), "status": status.as_str() });
@@ -487,13 +633,20 @@ impl ScaffolderService {
 
     /// The job: runs a task's steps, writing its log as events.
     pub async fn run_task_job(&self, job: &Job, ctx: JobContext) -> JobOutcome {
-        let Some(task_id) = job.payload.get("taskId").and_then(Value::as_str).map(str::to_string) else {
+        let Some(task_id) = job
+            .payload
+            .get("taskId")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             return JobOutcome::Failed("the job names no task".into());
         };
         match self.run_task(&task_id, ctx).await {
             Ok(outcome) => outcome,
             Err(e) => {
-                let _ = self.finish(&task_id, TaskStatus::Failed, None, Some(&e.to_string())).await;
+                let _ = self
+                    .finish(&task_id, TaskStatus::Failed, None, Some(&e.to_string()))
+                    .await;
                 JobOutcome::Failed(e.to_string())
             }
         }
@@ -504,26 +657,51 @@ impl ScaffolderService {
         if task.status.is_final() {
             return Ok(JobOutcome::Succeeded);
         }
-        let start_over = task.spec.pointer("/EXPERIMENTAL_recovery/EXPERIMENTAL_strategy").and_then(Value::as_str) == Some("startOver");
+        let start_over = task
+            .spec
+            .pointer("/EXPERIMENTAL_recovery/EXPERIMENTAL_strategy")
+            .and_then(Value::as_str)
+            == Some("startOver");
         if ctx.attempt() > 1 || task.status == TaskStatus::Processing {
             if !start_over {
                 self.append_event(task_id, "log", json!({ "message": "The task was interrupted: the server running it stopped or crashed before it finished. Retry it to run it again." })).await?;
-                self.finish(task_id, TaskStatus::Failed, None, Some("The task was interrupted before it finished")).await?;
+                self.finish(
+                    task_id,
+                    TaskStatus::Failed,
+                    None,
+                    Some("The task was interrupted before it finished"),
+                )
+                .await?;
                 return Ok(JobOutcome::Succeeded);
             }
             self.append_event(task_id, "recovered", json!({ "message": "The task was interrupted; starting it over (EXPERIMENTAL_recovery: startOver)" })).await?;
         }
-        let secrets = self.secrets.lock().ok().and_then(|s| s.get(task_id).cloned()).unwrap_or_default();
-        let had_secrets = task.spec.get("secretKeys").and_then(Value::as_array).is_some_and(|k| !k.is_empty());
+        let secrets = self
+            .secrets
+            .lock()
+            .ok()
+            .and_then(|s| s.get(task_id).cloned())
+            .unwrap_or_default();
+        let had_secrets = task
+            .spec
+            .get("secretKeys")
+            .and_then(Value::as_array)
+            .is_some_and(|k| !k.is_empty());
         if had_secrets && secrets.is_empty() {
             self.finish(task_id, TaskStatus::Failed, None, Some("The task's secrets are no longer available (they are kept in memory only, and the server that received them restarted); create the task again")).await?;
             return Ok(JobOutcome::Succeeded);
         }
-        self.tasks.set_task_status(task_id, TaskStatus::Processing, None).await?;
+        self.tasks
+            .set_task_status(task_id, TaskStatus::Processing, None)
+            .await?;
         self.tasks.heartbeat_task(task_id).await?;
 
         // The template as it was when the task was created.
-        let metadata = task.spec.pointer("/templateInfo/entity/metadata").cloned().unwrap_or(json!({}));
+        let metadata = task
+            .spec
+            .pointer("/templateInfo/entity/metadata")
+            .cloned()
+            .unwrap_or(json!({}));
         let entity = json!({
             "apiVersion": crate::template::TEMPLATE_API_VERSION,
             "kind": "Template",
@@ -582,15 +760,18 @@ impl ScaffolderService {
         let _ = std::fs::remove_dir_all(&workspace);
         match result {
             Ok(outcome) => {
-                self.finish(task_id, TaskStatus::Completed, Some(outcome.output), None).await?;
+                self.finish(task_id, TaskStatus::Completed, Some(outcome.output), None)
+                    .await?;
                 Ok(JobOutcome::Succeeded)
             }
             Err(RunError::Cancelled { .. }) => {
-                self.finish(task_id, TaskStatus::Cancelled, None, None).await?;
+                self.finish(task_id, TaskStatus::Cancelled, None, None)
+                    .await?;
                 Ok(JobOutcome::Cancelled)
             }
             Err(e) => {
-                self.finish(task_id, TaskStatus::Failed, None, Some(&e.to_string())).await?;
+                self.finish(task_id, TaskStatus::Failed, None, Some(&e.to_string()))
+                    .await?;
                 Ok(JobOutcome::Succeeded)
             }
         }
@@ -607,7 +788,10 @@ impl ScaffolderService {
         directory_contents: &[(String, Vec<u8>)],
         created_by: Option<String>,
     ) -> ScaffolderResult<Value> {
-        let scratch = self.settings.work_dir.join(format!("dry-run-{}", uuid::Uuid::new_v4()));
+        let scratch = self
+            .settings
+            .work_dir
+            .join(format!("dry-run-{}", uuid::Uuid::new_v4()));
         let template_dir = scratch.join("template");
         let workspace = scratch.join("workspace");
         let result = async {
@@ -698,13 +882,21 @@ pub fn schema_errors(template: &Template, values: &Value) -> Vec<FieldError> {
         let validator = match jsonschema::validator_for(&step.schema) {
             Ok(v) => v,
             Err(e) => {
-                errors.push(FieldError { field: String::new(), message: format!("the template's parameters schema is invalid: {e}") });
+                errors.push(FieldError {
+                    field: String::new(),
+                    message: format!("the template's parameters schema is invalid: {e}"),
+                });
                 continue;
             }
         };
         for error in validator.iter_errors(values) {
             let path = error.instance_path().to_string();
-            let mut field = path.trim_start_matches('/').split('/').next().unwrap_or("").to_string();
+            let mut field = path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .to_string();
             let message = error.to_string();
             // A missing required property is reported at the object; name the property.
             if field.is_empty()
@@ -717,7 +909,10 @@ pub fn schema_errors(template: &Template, values: &Value) -> Vec<FieldError> {
             } else {
                 message
             };
-            if !errors.iter().any(|e: &FieldError| e.field == field && e.message == message) {
+            if !errors
+                .iter()
+                .any(|e: &FieldError| e.field == field && e.message == message)
+            {
                 errors.push(FieldError { field, message });
             }
         }
@@ -728,12 +923,17 @@ pub fn schema_errors(template: &Template, values: &Value) -> Vec<FieldError> {
 /// Why a name breaks the naming convention, if it does.
 pub fn naming_violation(name: &str, pattern: &str, max_length: usize) -> Option<String> {
     if name.len() > max_length {
-        return Some(format!("the name must be at most {max_length} characters (it has {})", name.len()));
+        return Some(format!(
+            "the name must be at most {max_length} characters (it has {})",
+            name.len()
+        ));
     }
     let schema = json!({ "type": "string", "pattern": pattern });
     match jsonschema::validator_for(&schema) {
         Ok(v) if v.is_valid(&json!(name)) => None,
-        Ok(_) => Some(format!("the name '{name}' does not follow the naming convention {pattern}")),
+        Ok(_) => Some(format!(
+            "the name '{name}' does not follow the naming convention {pattern}"
+        )),
         Err(e) => Some(format!("the naming pattern {pattern} is invalid: {e}")),
     }
 }
@@ -754,7 +954,12 @@ fn iso_time(millis: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Backstage's `SerializedTask`.
@@ -799,9 +1004,20 @@ mod tests {
 
     #[test]
     fn naming_convention() {
-        assert_eq!(naming_violation("payments-api", DEFAULT_NAMING_PATTERN, 63), None);
-        assert!(naming_violation("Payments_API", DEFAULT_NAMING_PATTERN, 63).unwrap().contains("naming convention"));
-        assert!(naming_violation(&"a".repeat(64), DEFAULT_NAMING_PATTERN, 63).unwrap().contains("at most 63"));
+        assert_eq!(
+            naming_violation("payments-api", DEFAULT_NAMING_PATTERN, 63),
+            None
+        );
+        assert!(
+            naming_violation("Payments_API", DEFAULT_NAMING_PATTERN, 63)
+                .unwrap()
+                .contains("naming convention")
+        );
+        assert!(
+            naming_violation(&"a".repeat(64), DEFAULT_NAMING_PATTERN, 63)
+                .unwrap()
+                .contains("at most 63")
+        );
     }
 
     #[test]
@@ -815,7 +1031,10 @@ mod tests {
         });
         let template = parse_template(&entity).0.unwrap();
         let errors = schema_errors(&template, &json!({"port": 80}));
-        assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["name", "port"]);
+        assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            vec!["name", "port"]
+        );
         assert_eq!(errors[0].message, "is required");
         let errors = schema_errors(&template, &json!({"name": "ABC", "port": 2000}));
         assert_eq!(errors.len(), 1);

@@ -104,13 +104,23 @@ fn collect_properties(schema: &Value, out: &mut Vec<(String, Value)>) {
     if let Some(deps) = schema.get("dependencies").and_then(Value::as_object) {
         for dep in deps.values() {
             collect_properties(dep, out);
-            for branch in dep.get("oneOf").and_then(Value::as_array).into_iter().flatten() {
+            for branch in dep
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 collect_properties(branch, out);
             }
         }
     }
     for key in ["allOf", "anyOf", "oneOf"] {
-        for branch in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+        for branch in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             collect_properties(branch, out);
         }
     }
@@ -120,10 +130,14 @@ fn collect_properties(schema: &Value, out: &mut Vec<(String, Value)>) {
 /// line from the YAML source map); `None` when the entity cannot be used at all.
 pub fn parse_template(entity: &Value) -> (Option<Template>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
-    let api_version = entity.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let api_version = entity
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let kind = entity.get("kind").and_then(Value::as_str).unwrap_or("");
     if !kind.eq_ignore_ascii_case("Template") {
-        diagnostics.push(Diagnostic::error(format!("kind '{kind}' is not Template")).with_field("kind"));
+        diagnostics
+            .push(Diagnostic::error(format!("kind '{kind}' is not Template")).with_field("kind"));
         return (None, diagnostics);
     }
     if api_version != TEMPLATE_API_VERSION {
@@ -136,8 +150,13 @@ pub fn parse_template(entity: &Value) -> (Option<Template>, Vec<Diagnostic>) {
         return (None, diagnostics);
     }
     let metadata = entity.get("metadata").cloned().unwrap_or(Value::Null);
-    let Some(name) = metadata.get("name").and_then(Value::as_str).map(str::to_string) else {
-        diagnostics.push(Diagnostic::error("metadata.name is required").with_field("metadata.name"));
+    let Some(name) = metadata
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        diagnostics
+            .push(Diagnostic::error("metadata.name is required").with_field("metadata.name"));
         return (None, diagnostics);
     };
     let namespace = metadata
@@ -191,12 +210,14 @@ pub fn parse_template(entity: &Value) -> (Option<Template>, Vec<Diagnostic>) {
             for (i, item) in items.iter().enumerate() {
                 let field = format!("spec.steps[{i}]");
                 let Some(obj) = item.as_object() else {
-                    diagnostics.push(Diagnostic::error("a step must be an object").with_field(field));
+                    diagnostics
+                        .push(Diagnostic::error("a step must be an object").with_field(field));
                     continue;
                 };
                 let Some(action) = obj.get("action").and_then(Value::as_str) else {
                     diagnostics.push(
-                        Diagnostic::error("a step needs an `action`").with_field(format!("{field}.action")),
+                        Diagnostic::error("a step needs an `action`")
+                            .with_field(format!("{field}.action")),
                     );
                     continue;
                 };
@@ -207,13 +228,15 @@ pub fn parse_template(entity: &Value) -> (Option<Template>, Vec<Diagnostic>) {
                     .unwrap_or_else(|| format!("step-{}", i + 1));
                 if !ids.insert(id.clone()) {
                     diagnostics.push(
-                        Diagnostic::error(format!("duplicate step id '{id}'")).with_field(format!("{field}.id")),
+                        Diagnostic::error(format!("duplicate step id '{id}'"))
+                            .with_field(format!("{field}.id")),
                     );
                 }
                 let input = obj.get("input").cloned().unwrap_or_else(|| json!({}));
                 if !input.is_object() {
                     diagnostics.push(
-                        Diagnostic::error("a step's input must be an object").with_field(format!("{field}.input")),
+                        Diagnostic::error("a step's input must be an object")
+                            .with_field(format!("{field}.input")),
                     );
                     continue;
                 }
@@ -232,24 +255,41 @@ pub fn parse_template(entity: &Value) -> (Option<Template>, Vec<Diagnostic>) {
                 });
             }
         }
-        Some(_) => diagnostics.push(Diagnostic::error("steps must be a list").with_field("spec.steps")),
+        Some(_) => {
+            diagnostics.push(Diagnostic::error("steps must be a list").with_field("spec.steps"))
+        }
     }
 
     let tags = metadata
         .get("tags")
         .and_then(Value::as_array)
-        .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|t| {
+            t.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let template = Template {
-        entity_ref: format!("template:{}/{}", namespace.to_ascii_lowercase(), name.to_ascii_lowercase()),
+        entity_ref: format!(
+            "template:{}/{}",
+            namespace.to_ascii_lowercase(),
+            name.to_ascii_lowercase()
+        ),
         title: metadata
             .get("title")
             .and_then(Value::as_str)
             .unwrap_or(&name)
             .to_string(),
-        description: metadata.get("description").and_then(Value::as_str).map(str::to_string),
+        description: metadata
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         tags,
-        owner: spec.get("owner").and_then(Value::as_str).map(str::to_string),
+        owner: spec
+            .get("owner")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         spec_type: spec.get("type").and_then(Value::as_str).map(str::to_string),
         parameters,
         steps,
@@ -274,7 +314,10 @@ fn parameter_step(schema: &Value) -> ParameterStep {
             .and_then(Value::as_str)
             .unwrap_or("Please enter the following information")
             .to_string(),
-        description: schema.get("description").and_then(Value::as_str).map(str::to_string),
+        description: schema
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         schema: schema.clone(),
     }
 }
@@ -309,7 +352,13 @@ pub fn lint_template(template: &Template, known_actions: &[&str]) -> Vec<Diagnos
         }
         earlier.insert(step.id.as_str());
     }
-    lint_expressions(&renderer, &template.output, "spec.output", &earlier, &mut diagnostics);
+    lint_expressions(
+        &renderer,
+        &template.output,
+        "spec.output",
+        &earlier,
+        &mut diagnostics,
+    );
     diagnostics
 }
 
@@ -324,7 +373,8 @@ fn lint_expressions(
         Value::String(text) => {
             if let Err(e) = renderer.check_syntax(text) {
                 diagnostics.push(
-                    Diagnostic::error(format!("invalid template expression: {}", e.message)).with_field(path),
+                    Diagnostic::error(format!("invalid template expression: {}", e.message))
+                        .with_field(path),
                 );
                 return;
             }
@@ -343,12 +393,24 @@ fn lint_expressions(
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                lint_expressions(renderer, item, &format!("{path}[{i}]"), earlier_steps, diagnostics);
+                lint_expressions(
+                    renderer,
+                    item,
+                    &format!("{path}[{i}]"),
+                    earlier_steps,
+                    diagnostics,
+                );
             }
         }
         Value::Object(entries) => {
             for (key, item) in entries {
-                lint_expressions(renderer, item, &format!("{path}.{key}"), earlier_steps, diagnostics);
+                lint_expressions(
+                    renderer,
+                    item,
+                    &format!("{path}.{key}"),
+                    earlier_steps,
+                    diagnostics,
+                );
             }
         }
         _ => {}
@@ -360,7 +422,10 @@ fn referenced_steps(expr: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = expr;
     while let Some(at) = rest.find("steps") {
-        let before_ok = at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric() && rest.as_bytes()[at - 1] != b'_' && rest.as_bytes()[at - 1] != b'.';
+        let before_ok = at == 0
+            || !rest.as_bytes()[at - 1].is_ascii_alphanumeric()
+                && rest.as_bytes()[at - 1] != b'_'
+                && rest.as_bytes()[at - 1] != b'.';
         let after = &rest[at + 5..];
         if before_ok {
             if let Some(name) = after.strip_prefix('.') {
@@ -370,7 +435,10 @@ fn referenced_steps(expr: &str) -> Vec<&str> {
                 if end > 0 {
                     out.push(&name[..end]);
                 }
-            } else if let Some(name) = after.strip_prefix("['").or_else(|| after.strip_prefix("[\"")) {
+            } else if let Some(name) = after
+                .strip_prefix("['")
+                .or_else(|| after.strip_prefix("[\""))
+            {
                 if let Some(end) = name.find(['\'', '"']) {
                     out.push(&name[..end]);
                 }
@@ -414,12 +482,18 @@ mod tests {
             ],
         })));
         let many = many.unwrap();
-        assert_eq!(many.parameters[0].title, "Please enter the following information");
+        assert_eq!(
+            many.parameters[0].title,
+            "Please enter the following information"
+        );
         assert_eq!(many.fields_with_widget("EntityNamePicker"), vec!["name"]);
         let schema = many.parameter_schema();
         assert_eq!(schema["title"], "Rust service");
         assert_eq!(schema["steps"][1]["title"], "Where");
-        assert_eq!(schema["steps"][1]["schema"]["properties"]["repoUrl"]["ui:field"], "RepoUrlPicker");
+        assert_eq!(
+            schema["steps"][1]["schema"]["properties"]["repoUrl"]["ui:field"],
+            "RepoUrlPicker"
+        );
     }
 
     #[test]
@@ -454,7 +528,9 @@ mod tests {
 
     #[test]
     fn wrong_kind_or_version() {
-        let (t, d) = parse_template(&json!({"apiVersion": "backstage.io/v1beta2", "kind": "Template", "metadata": {"name": "x"}}));
+        let (t, d) = parse_template(
+            &json!({"apiVersion": "backstage.io/v1beta2", "kind": "Template", "metadata": {"name": "x"}}),
+        );
         assert!(t.is_none());
         assert_eq!(d[0].field.as_deref(), Some("apiVersion"));
     }

@@ -3,7 +3,9 @@
 
 use expect_test::expect;
 use paved_scaffolder::actions::{GitHost, GitPublishSettings};
-use paved_scaffolder::{ActionRegistry, RunOptions, Services, TaskLog, parse_template, run_template};
+use paved_scaffolder::{
+    ActionRegistry, RunOptions, Services, TaskLog, parse_template, run_template,
+};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,7 +34,9 @@ fn tree(root: &Path) -> String {
         } else {
             let bytes = std::fs::read(&path).unwrap();
             match std::str::from_utf8(&bytes) {
-                Ok(text) if !bytes.contains(&0) => out.push_str(&format!("{rel}:\n{}\n", text.trim_end())),
+                Ok(text) if !bytes.contains(&0) => {
+                    out.push_str(&format!("{rel}:\n{}\n", text.trim_end()))
+                }
                 _ => out.push_str(&format!("{rel}: ({} binary bytes)\n", bytes.len())),
             }
         }
@@ -56,19 +60,40 @@ fn template_entity(steps: Value, output: Value) -> Value {
 
 fn skeleton(template_dir: &Path) {
     let sk = template_dir.join("skeleton");
-    write(&sk.join("README.md"), "# ${{ values.name | title }}\nOwner: ${{ values.owner }}\n{% if values.http %}Serves HTTP on ${{ values.port }}.\n{% endif %}");
-    write(&sk.join("src/${{ values.name }}/main.rs"), "fn main() { println!(\"${{ values.name }}\"); }\n");
-    write(&sk.join("${{ 'optional.txt' if values.http }}"), "only when http\n");
+    write(
+        &sk.join("README.md"),
+        "# ${{ values.name | title }}\nOwner: ${{ values.owner }}\n{% if values.http %}Serves HTTP on ${{ values.port }}.\n{% endif %}",
+    );
+    write(
+        &sk.join("src/${{ values.name }}/main.rs"),
+        "fn main() { println!(\"${{ values.name }}\"); }\n",
+    );
+    write(
+        &sk.join("${{ 'optional.txt' if values.http }}"),
+        "only when http\n",
+    );
     write(&sk.join("${{ 'never.txt' if values.nothing }}"), "never\n");
-    write(&sk.join(".github/workflows/ci.yml"), "run: echo ${{ github.sha }}\n");
-    write(&sk.join("catalog-info.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${{ values.name }}\nspec:\n  type: service\n  owner: ${{ values.owner }}\n  lifecycle: experimental\n");
+    write(
+        &sk.join(".github/workflows/ci.yml"),
+        "run: echo ${{ github.sha }}\n",
+    );
+    write(
+        &sk.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ${{ values.name }}\nspec:\n  type: service\n  owner: ${{ values.owner }}\n  lifecycle: experimental\n",
+    );
     std::fs::write(sk.join("logo.bin"), [0u8, 159, 146, 150, 0, 1]).unwrap();
     // Extension mode skeleton.
     let ext = template_dir.join("ext");
-    write(&ext.join("config.toml.njk"), "name = \"${{ values.name }}\"\n");
+    write(
+        &ext.join("config.toml.njk"),
+        "name = \"${{ values.name }}\"\n",
+    );
     write(&ext.join("raw.sh"), "echo ${{ not rendered }}\n");
     // Cookiecutter skeleton.
-    write(&template_dir.join("cc/setup.py"), "name='{{ cookiecutter.name }}'\n");
+    write(
+        &template_dir.join("cc/setup.py"),
+        "name='{{ cookiecutter.name }}'\n",
+    );
 }
 
 #[tokio::test]
@@ -170,12 +195,21 @@ async fn renders_a_skeleton_and_publishes_it_to_a_bare_repository() {
 
     let remote = format!("file://{}/acme/payments.git", git_root.display());
     assert_eq!(outcome.output["links"][0]["url"], json!(remote));
-    let hash = outcome.steps["publish"]["commitHash"].as_str().unwrap().to_string();
+    let hash = outcome.steps["publish"]["commitHash"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(outcome.output["text"][0]["content"], json!(hash));
     assert_eq!(outcome.steps["each"], json!({}));
     let messages: Vec<String> = log.lines().iter().map(|l| l.message.clone()).collect();
-    assert!(messages.contains(&"tag 0=a".to_string()) && messages.contains(&"tag 1=b".to_string()), "{messages:?}");
-    assert!(messages.iter().any(|m| m.contains("Skipping step skip")), "{messages:?}");
+    assert!(
+        messages.contains(&"tag 0=a".to_string()) && messages.contains(&"tag 1=b".to_string()),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("Skipping step skip")),
+        "{messages:?}"
+    );
 
     // The bare repository holds the commit with the rendered files.
     let clone = dir.path().join("clone");
@@ -184,12 +218,26 @@ async fn renders_a_skeleton_and_publishes_it_to_a_bare_repository() {
         .status()
         .unwrap();
     assert!(status.success());
-    let head = Command::new("git").args(["-C", clone.to_str().unwrap(), "log", "--format=%H %s", "-1"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&head.stdout).trim(), format!("{hash} Create payments"));
-    assert_eq!(std::fs::read_to_string(clone.join("src/payments/main.rs")).unwrap(), "fn main() { println!(\"payments\"); }\n");
+    let head = Command::new("git")
+        .args(["-C", clone.to_str().unwrap(), "log", "--format=%H %s", "-1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&head.stdout).trim(),
+        format!("{hash} Create payments")
+    );
+    assert_eq!(
+        std::fs::read_to_string(clone.join("src/payments/main.rs")).unwrap(),
+        "fn main() { println!(\"payments\"); }\n"
+    );
 }
 
-async fn run_one(template_dir: &Path, workspace: &Path, steps: Value, services: &Services) -> Result<paved_scaffolder::RunOutcome, String> {
+async fn run_one(
+    template_dir: &Path,
+    workspace: &Path,
+    steps: Value,
+    services: &Services,
+) -> Result<paved_scaffolder::RunOutcome, String> {
     let (template, _) = parse_template(&template_entity(steps, json!({})));
     let template = template.unwrap();
     let log = TaskLog::collect(&Map::new(), false);
@@ -223,22 +271,52 @@ async fn refuses_to_read_outside_the_template_or_write_outside_the_workspace() {
     let workspace = dir.path().join("ws");
     let services = Services::default();
     let cases = [
-        (json!({ "url": "../secret.txt", "targetPath": "s.txt" }), "fetch:plain:file", "climbs above"),
-        (json!({ "url": "/etc/passwd", "targetPath": "p" }), "fetch:plain:file", "must be relative"),
-        (json!({ "url": "./skeleton", "targetPath": "../outside" }), "fetch:template", "climbs above"),
-        (json!({ "url": "./skeleton", "targetPath": "/tmp/x" }), "fetch:plain", "must be relative"),
+        (
+            json!({ "url": "../secret.txt", "targetPath": "s.txt" }),
+            "fetch:plain:file",
+            "climbs above",
+        ),
+        (
+            json!({ "url": "/etc/passwd", "targetPath": "p" }),
+            "fetch:plain:file",
+            "must be relative",
+        ),
+        (
+            json!({ "url": "./skeleton", "targetPath": "../outside" }),
+            "fetch:template",
+            "climbs above",
+        ),
+        (
+            json!({ "url": "./skeleton", "targetPath": "/tmp/x" }),
+            "fetch:plain",
+            "must be relative",
+        ),
     ];
     for (input, action, expected) in cases {
-        let err = run_one(&template_dir, &workspace, json!([{ "id": "s", "action": action, "input": input }]), &services)
-            .await
-            .unwrap_err();
+        let err = run_one(
+            &template_dir,
+            &workspace,
+            json!([{ "id": "s", "action": action, "input": input }]),
+            &services,
+        )
+        .await
+        .unwrap_err();
         assert!(err.contains(expected), "{action} {input}: {err}");
     }
     // A skeleton whose symlink points out of the template is refused.
-    std::os::unix::fs::symlink(dir.path().join("secret.txt"), template_dir.join("skeleton/link")).unwrap();
-    let err = run_one(&template_dir, &workspace, json!([{ "id": "s", "action": "fetch:template", "input": { "url": "./skeleton" } }]), &services)
-        .await
-        .unwrap_err();
+    std::os::unix::fs::symlink(
+        dir.path().join("secret.txt"),
+        template_dir.join("skeleton/link"),
+    )
+    .unwrap();
+    let err = run_one(
+        &template_dir,
+        &workspace,
+        json!([{ "id": "s", "action": "fetch:template", "input": { "url": "./skeleton" } }]),
+        &services,
+    )
+    .await
+    .unwrap_err();
     assert!(err.contains("symbolic link"), "{err}");
     // A rendered file name cannot climb out either.
     std::fs::remove_file(template_dir.join("skeleton/link")).unwrap();
@@ -254,24 +332,48 @@ async fn refuses_to_read_outside_the_template_or_write_outside_the_workspace() {
         .unwrap_err();
     assert!(err.contains("outside the allowed roots"), "{err}");
     // Bad input is named before the action runs.
-    let err = run_one(&template_dir, &workspace, json!([{ "id": "f", "action": "fetch:template", "input": { "targetPath": 3 } }]), &services)
-        .await
-        .unwrap_err();
-    assert!(err.contains("Invalid input passed to action fetch:template") && err.contains("url"), "{err}");
+    let err = run_one(
+        &template_dir,
+        &workspace,
+        json!([{ "id": "f", "action": "fetch:template", "input": { "targetPath": 3 } }]),
+        &services,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.contains("Invalid input passed to action fetch:template") && err.contains("url"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn fetches_a_skeleton_from_a_git_url() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("src-repo");
-    write(&repo.join("templates/svc/skeleton/hello.txt"), "hello ${{ values.name }}\n");
+    write(
+        &repo.join("templates/svc/skeleton/hello.txt"),
+        "hello ${{ values.name }}\n",
+    );
     let git = |args: &[&str]| {
-        let ok = Command::new("git").args(["-C", repo.to_str().unwrap()]).args(args).status().unwrap();
+        let ok = Command::new("git")
+            .args(["-C", repo.to_str().unwrap()])
+            .args(args)
+            .status()
+            .unwrap();
         assert!(ok.success());
     };
     git(&["init", "--quiet", "-b", "main"]);
     git(&["add", "."]);
-    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "init"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "--quiet",
+        "-m",
+        "init",
+    ]);
     let services = Services {
         fetch_git: Some(paved_catalog::git::GitSettings {
             cache_dir: dir.path().join("cache"),
@@ -281,11 +383,17 @@ async fn fetches_a_skeleton_from_a_git_url() {
         ..Services::default()
     };
     let workspace = dir.path().join("ws");
-    let url = format!("file://{}?ref=main&path=templates/svc/skeleton", repo.display());
+    let url = format!(
+        "file://{}?ref=main&path=templates/svc/skeleton",
+        repo.display()
+    );
     run_one(&dir.path().join("none"), &workspace, json!([{ "id": "f", "action": "fetch:template", "input": { "url": url, "values": { "name": "git" } } }]), &services)
         .await
         .unwrap();
-    assert_eq!(std::fs::read_to_string(workspace.join("hello.txt")).unwrap(), "hello git\n");
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("hello.txt")).unwrap(),
+        "hello git\n"
+    );
 }
 
 #[tokio::test]
@@ -321,7 +429,10 @@ async fn cancellation_stops_a_running_step() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         cancel_tx.send(true).unwrap();
     });
-    assert!(matches!(result, Err(paved_scaffolder::RunError::Cancelled { ref step_id }) if step_id == "wait"), "{result:?}");
+    assert!(
+        matches!(result, Err(paved_scaffolder::RunError::Cancelled { ref step_id }) if step_id == "wait"),
+        "{result:?}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(!log.lines().iter().any(|l| l.message == "never"));
 }

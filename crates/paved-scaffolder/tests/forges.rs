@@ -6,7 +6,9 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use paved_scaffolder::actions::{ForgeKind, GitHost, GitPublishSettings};
-use paved_scaffolder::{ActionRegistry, RunOptions, Services, TaskLog, parse_template, run_template};
+use paved_scaffolder::{
+    ActionRegistry, RunOptions, Services, TaskLog, parse_template, run_template,
+};
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,21 +28,35 @@ struct StandIn {
 
 fn bare(path: &Path) {
     std::fs::create_dir_all(path).unwrap();
-    assert!(Command::new("git").args(["init", "--quiet", "--bare", "-b", "main"]).current_dir(path).status().unwrap().success());
+    assert!(
+        Command::new("git")
+            .args(["init", "--quiet", "--bare", "-b", "main"])
+            .current_dir(path)
+            .status()
+            .unwrap()
+            .success()
+    );
 }
 
 impl StandIn {
     fn record(&self, headers: &HeaderMap) {
         for name in ["authorization", "private-token"] {
             if let Some(v) = headers.get(name) {
-                self.seen_auth.lock().unwrap().push(format!("{name}: {}", v.to_str().unwrap()));
+                self.seen_auth
+                    .lock()
+                    .unwrap()
+                    .push(format!("{name}: {}", v.to_str().unwrap()));
             }
         }
     }
 }
 
 async fn start_stand_in(root: PathBuf) -> (String, StandIn) {
-    let state = StandIn { root, seen_auth: Arc::default(), pulls: Arc::default() };
+    let state = StandIn {
+        root,
+        seen_auth: Arc::default(),
+        pulls: Arc::default(),
+    };
     let app = axum::Router::new()
         .route("/github/users/{owner}", get(|UrlPath(owner): UrlPath<String>| async move {
             Json(json!({ "login": owner, "type": "Organization" }))
@@ -86,7 +102,11 @@ async fn start_stand_in(root: PathBuf) -> (String, StandIn) {
     (format!("http://{address}"), state)
 }
 
-async fn run(steps: Value, services: &Services, workspace: &Path) -> Result<paved_scaffolder::RunOutcome, String> {
+async fn run(
+    steps: Value,
+    services: &Services,
+    workspace: &Path,
+) -> Result<paved_scaffolder::RunOutcome, String> {
     let entity = json!({
         "apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
         "metadata": { "name": "t" }, "spec": { "steps": steps },
@@ -114,12 +134,19 @@ async fn run(steps: Value, services: &Services, workspace: &Path) -> Result<pave
     )
     .await
     .map_err(|e| e.to_string());
-    assert!(!log.lines().iter().any(|l| l.message.contains("user-secret-token")));
+    assert!(
+        !log.lines()
+            .iter()
+            .any(|l| l.message.contains("user-secret-token"))
+    );
     result
 }
 
 fn git_show(repo: &Path, what: &str) -> String {
-    let out = Command::new("git").args(["--git-dir", repo.to_str().unwrap(), "show", what]).output().unwrap();
+    let out = Command::new("git")
+        .args(["--git-dir", repo.to_str().unwrap(), "show", what])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -132,8 +159,20 @@ async fn github_and_gitlab_repositories_are_created_then_pushed() {
     let services = Services {
         git: GitPublishSettings {
             hosts: vec![
-                GitHost { host: "github.example".into(), kind: ForgeKind::Github, api_base_url: Some(format!("{base}/github")), token: Some("gh-token".into()), ..GitHost::default() },
-                GitHost { host: "gitlab.example".into(), kind: ForgeKind::Gitlab, api_base_url: Some(format!("{base}/gitlab")), token: Some("gl-token".into()), ..GitHost::default() },
+                GitHost {
+                    host: "github.example".into(),
+                    kind: ForgeKind::Github,
+                    api_base_url: Some(format!("{base}/github")),
+                    token: Some("gh-token".into()),
+                    ..GitHost::default()
+                },
+                GitHost {
+                    host: "gitlab.example".into(),
+                    kind: ForgeKind::Gitlab,
+                    api_base_url: Some(format!("{base}/gitlab")),
+                    token: Some("gl-token".into()),
+                    ..GitHost::default()
+                },
             ],
             local_roots: vec![repos.clone()],
             ..GitPublishSettings::default()
@@ -147,9 +186,18 @@ async fn github_and_gitlab_repositories_are_created_then_pushed() {
     let out = run(json!([{ "id": "publish", "action": "publish:github", "input": { "repoUrl": "github.example?owner=acme&repo=svc", "repoVisibility": "internal" } }]), &services, &ws)
         .await
         .unwrap();
-    assert_eq!(out.steps["publish"]["remoteUrl"], "https://github.example/acme/svc");
-    assert_eq!(out.steps["publish"]["repoContentsUrl"], "https://github.example/acme/svc/blob/main");
-    assert_eq!(git_show(&repos.join("acme/svc.git"), "main:README.md"), "hello\n");
+    assert_eq!(
+        out.steps["publish"]["remoteUrl"],
+        "https://github.example/acme/svc"
+    );
+    assert_eq!(
+        out.steps["publish"]["repoContentsUrl"],
+        "https://github.example/acme/svc/blob/main"
+    );
+    assert_eq!(
+        git_show(&repos.join("acme/svc.git"), "main:README.md"),
+        "hello\n"
+    );
 
     // A pull request against the repository just created.
     let ws2 = dir.path().join("ws2");
@@ -161,9 +209,18 @@ async fn github_and_gitlab_repositories_are_created_then_pushed() {
         .await
         .unwrap();
     assert_eq!(out.steps["pr"]["pullRequestNumber"], 1);
-    assert_eq!(git_show(&repos.join("acme/svc.git"), "add-change:docs/CHANGE.md"), "change\n");
-    assert_eq!(git_show(&repos.join("acme/svc.git"), "add-change:README.md"), "hello\n");
-    assert_eq!(stand_in.pulls.lock().unwrap()[0], json!({ "title": "Add change", "body": "Adds a change", "head": "add-change", "base": "main" }));
+    assert_eq!(
+        git_show(&repos.join("acme/svc.git"), "add-change:docs/CHANGE.md"),
+        "change\n"
+    );
+    assert_eq!(
+        git_show(&repos.join("acme/svc.git"), "add-change:README.md"),
+        "hello\n"
+    );
+    assert_eq!(
+        stand_in.pulls.lock().unwrap()[0],
+        json!({ "title": "Add change", "body": "Adds a change", "head": "add-change", "base": "main" })
+    );
 
     let ws3 = dir.path().join("ws3");
     std::fs::create_dir_all(&ws3).unwrap();
@@ -172,16 +229,33 @@ async fn github_and_gitlab_repositories_are_created_then_pushed() {
         .await
         .unwrap();
     assert_eq!(out.steps["publish"]["projectId"], 7);
-    assert_eq!(out.steps["publish"]["repoContentsUrl"], "https://gitlab.example/group/api/-/blob/main");
-    assert_eq!(git_show(&repos.join("group/api.git"), "main:main.go"), "package main\n");
+    assert_eq!(
+        out.steps["publish"]["repoContentsUrl"],
+        "https://gitlab.example/group/api/-/blob/main"
+    );
+    assert_eq!(
+        git_show(&repos.join("group/api.git"), "main:main.go"),
+        "package main\n"
+    );
 
     let seen = stand_in.seen_auth.lock().unwrap().clone();
-    assert_eq!(seen, vec!["authorization: Bearer gh-token".to_string(), "private-token: gl-token".to_string()]);
+    assert_eq!(
+        seen,
+        vec![
+            "authorization: Bearer gh-token".to_string(),
+            "private-token: gl-token".to_string()
+        ]
+    );
 
     // An API failure is reported with the status and the API's message.
     let failing = Services {
         git: GitPublishSettings {
-            hosts: vec![GitHost { host: "github.example".into(), kind: ForgeKind::Github, api_base_url: Some(format!("{base}/nothing")), ..GitHost::default() }],
+            hosts: vec![GitHost {
+                host: "github.example".into(),
+                kind: ForgeKind::Github,
+                api_base_url: Some(format!("{base}/nothing")),
+                ..GitHost::default()
+            }],
             local_roots: vec![repos.clone()],
             ..GitPublishSettings::default()
         },

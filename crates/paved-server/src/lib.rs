@@ -162,13 +162,22 @@ pub fn router(state: AppState) -> Router {
             get(scaffolder::list_tasks).post(scaffolder::create_task),
         )
         .route("/api/scaffolder/v2/tasks/{id}", get(scaffolder::get_task))
-        .route("/api/scaffolder/v2/tasks/{id}/events", get(scaffolder::task_events))
+        .route(
+            "/api/scaffolder/v2/tasks/{id}/events",
+            get(scaffolder::task_events),
+        )
         .route(
             "/api/scaffolder/v2/tasks/{id}/eventstream",
             get(scaffolder::task_eventstream),
         )
-        .route("/api/scaffolder/v2/tasks/{id}/cancel", post(scaffolder::cancel_task))
-        .route("/api/scaffolder/v2/tasks/{id}/retry", post(scaffolder::retry_task))
+        .route(
+            "/api/scaffolder/v2/tasks/{id}/cancel",
+            post(scaffolder::cancel_task),
+        )
+        .route(
+            "/api/scaffolder/v2/tasks/{id}/retry",
+            post(scaffolder::retry_task),
+        )
         .route("/api/scaffolder/v2/dry-run", post(scaffolder::dry_run))
         .merge(portal::routes())
         .route_layer(middleware::from_fn(telemetry::label_route))

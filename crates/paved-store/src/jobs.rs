@@ -115,7 +115,10 @@ pub enum JobOutcome {
     Succeeded,
     Failed(String),
     /// Run again after `after`, if attempts remain; failed with `error` otherwise.
-    Retry { after: Duration, error: String },
+    Retry {
+        after: Duration,
+        error: String,
+    },
     /// Stopped because cancellation was asked for.
     Cancelled,
 }
@@ -194,7 +197,8 @@ fn job_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Job> {
 }
 
 fn push_kinds(sql: &mut Sql, kinds: &[&str]) {
-    sql.push("kind IN ").bind_list(kinds.iter().map(|k| k.to_string()));
+    sql.push("kind IN ")
+        .bind_list(kinds.iter().map(|k| k.to_string()));
 }
 
 #[async_trait]
@@ -285,9 +289,8 @@ impl JobStore for SqlStore {
         push_kinds(&mut exhausted, kinds);
         exhausted.execute(&mut tx).await?;
 
-        let mut claim = Sql::new(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ",
-        );
+        let mut claim =
+            Sql::new("UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ");
         claim
             .bind(worker.to_string())
             .push(", lease_until = ")
@@ -366,9 +369,17 @@ impl JobStore for SqlStore {
                     (JobState::Cancelled, Some(error), None)
                 } else if duplicate_queued {
                     // A newer job of the same key is queued and will do this work.
-                    (JobState::Failed, Some(format!("{error} (superseded by a queued job)")), None)
+                    (
+                        JobState::Failed,
+                        Some(format!("{error} (superseded by a queued job)")),
+                        None,
+                    )
                 } else if job.attempts < job.max_attempts {
-                    (JobState::Queued, Some(error), Some(now.saturating_add(millis(after))))
+                    (
+                        JobState::Queued,
+                        Some(error),
+                        Some(now.saturating_add(millis(after))),
+                    )
                 } else {
                     (JobState::Failed, Some(error), None)
                 }

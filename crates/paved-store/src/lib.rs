@@ -15,8 +15,8 @@ mod store;
 mod tasks;
 mod types;
 pub use audit::{AuditEntry, NewAuditEntry};
-pub use tasks::{NewTask, StoredTask, TaskEvent, TaskStatus, TaskStore};
 pub use jobs::{Job, JobId, JobOutcome, JobState, JobStore, LeaseStatus, NewJob};
+pub use tasks::{NewTask, StoredTask, TaskEvent, TaskStatus, TaskStore};
 pub use types::*;
 
 use async_trait::async_trait;

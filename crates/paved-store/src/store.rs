@@ -721,7 +721,11 @@ async fn checkpoint_whole_log(reader: &AnyPool) {
 
 impl SqlStore {
     async fn restore_autocheckpoint(&self) {
-        if let Err(e) = self.writer.execute("PRAGMA wal_autocheckpoint = 1000").await {
+        if let Err(e) = self
+            .writer
+            .execute("PRAGMA wal_autocheckpoint = 1000")
+            .await
+        {
             tracing::warn!(error = %e, "cannot restore automatic checkpoints");
         }
     }

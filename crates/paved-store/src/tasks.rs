@@ -42,7 +42,10 @@ impl TaskStatus {
     }
 
     pub fn is_final(self) -> bool {
-        matches!(self, TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Completed)
+        matches!(
+            self,
+            TaskStatus::Failed | TaskStatus::Cancelled | TaskStatus::Completed
+        )
     }
 }
 
@@ -171,9 +174,15 @@ impl TaskStore for SqlStore {
 
     async fn task(&self, id: &str) -> StoreResult<Option<StoredTask>> {
         let mut conn = self.read().await?;
-        let mut sql = Sql::new(&format!("SELECT {TASK_COLUMNS} FROM scaffolder_tasks WHERE id = "));
+        let mut sql = Sql::new(&format!(
+            "SELECT {TASK_COLUMNS} FROM scaffolder_tasks WHERE id = "
+        ));
         sql.bind(id.to_string());
-        sql.fetch_optional(&mut conn).await?.as_ref().map(task_from_row).transpose()
+        sql.fetch_optional(&mut conn)
+            .await?
+            .as_ref()
+            .map(task_from_row)
+            .transpose()
     }
 
     async fn list_tasks(
@@ -246,14 +255,17 @@ impl TaskStore for SqlStore {
     async fn heartbeat_task(&self, id: &str) -> StoreResult<()> {
         let mut conn = self.writer_connection().await?;
         let mut sql = Sql::new("UPDATE scaffolder_tasks SET last_heartbeat_at = ");
-        sql.bind(now_millis()).push(" WHERE id = ").bind(id.to_string());
+        sql.bind(now_millis())
+            .push(" WHERE id = ")
+            .bind(id.to_string());
         sql.execute(&mut conn).await?;
         Ok(())
     }
 
     async fn reopen_task(&self, id: &str) -> StoreResult<bool> {
         let mut conn = self.writer_connection().await?;
-        let mut sql = Sql::new("UPDATE scaffolder_tasks SET status = 'open', output = NULL, updated_at = ");
+        let mut sql =
+            Sql::new("UPDATE scaffolder_tasks SET status = 'open', output = NULL, updated_at = ");
         sql.bind(now_millis())
             .push(" WHERE id = ")
             .bind(id.to_string())

@@ -1603,7 +1603,13 @@ async fn the_audit_log_keeps_entries_newest_first() {
         assert_eq!(older.len(), 2);
         assert_eq!(store.audit_log(1, None).await.unwrap().len(), 1);
 
-        assert_eq!(store.prune_audit_log(Duration::from_secs(3600)).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .prune_audit_log(Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
         assert_eq!(store.prune_audit_log(Duration::ZERO).await.unwrap(), 3);
         assert!(store.audit_log(10, None).await.unwrap().is_empty());
@@ -1616,7 +1622,10 @@ async fn pruning_change_events_keeps_recent_ones_and_the_newest() {
     on_each_backend(|store| async move {
         let loc = location(&store, "/s.yaml").await;
         let parts = vec![
-            part(vec![component("a", "t", "/one.yaml"), group("t", "/two.yaml")]),
+            part(vec![
+                component("a", "t", "/one.yaml"),
+                group("t", "/two.yaml"),
+            ]),
             complete_end(),
         ];
         apply_parts(&store, &loc, parts).await.unwrap();
@@ -1624,13 +1633,26 @@ async fn pruning_change_events_keeps_recent_ones_and_the_newest() {
         assert!(events.len() >= 2, "{events:?}");
         let newest = store.recent_changes(1).await.unwrap()[0].sequence;
 
-        assert_eq!(store.prune_changes(Duration::from_secs(3600)).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .prune_changes(Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
         let pruned = store.prune_changes(Duration::ZERO).await.unwrap();
         assert_eq!(pruned as usize, events.len() - 1);
         let left = store.changes_since(0, 100).await.unwrap();
-        assert_eq!(left.iter().map(|e| e.sequence).collect::<Vec<_>>(), vec![newest]);
-        assert_eq!(store.recent_changes(1).await.unwrap()[0].sequence, newest, "the version stays");
+        assert_eq!(
+            left.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+            vec![newest]
+        );
+        assert_eq!(
+            store.recent_changes(1).await.unwrap()[0].sequence,
+            newest,
+            "the version stays"
+        );
     })
     .await;
 }
@@ -1651,32 +1673,80 @@ fn job_of(kind: &str, key: Option<&str>, max_attempts: u32) -> NewJob {
 async fn jobs_are_claimed_once_in_order_and_finished() {
     on_each_backend_stores(|stores| async move {
         let jobs = stores.jobs;
-        let first = jobs.enqueue_job(job_of("docs.build", Some("a"), 1)).await.unwrap();
-        let second = jobs.enqueue_job(job_of("docs.build", Some("b"), 1)).await.unwrap();
-        jobs.enqueue_job(job_of("other.kind", None, 1)).await.unwrap();
+        let first = jobs
+            .enqueue_job(job_of("docs.build", Some("a"), 1))
+            .await
+            .unwrap();
+        let second = jobs
+            .enqueue_job(job_of("docs.build", Some("b"), 1))
+            .await
+            .unwrap();
+        jobs.enqueue_job(job_of("other.kind", None, 1))
+            .await
+            .unwrap();
         assert_eq!(first.state, JobState::Queued);
         assert_eq!(first.payload, json!({"entity": "a"}));
 
         let lease = Duration::from_secs(60);
-        let claimed = jobs.claim_job(&["docs.build"], "w1", lease).await.unwrap().unwrap();
-        assert_eq!((claimed.id, claimed.state, claimed.attempts), (first.id, JobState::Running, 1));
-        let next = jobs.claim_job(&["docs.build"], "w2", lease).await.unwrap().unwrap();
+        let claimed = jobs
+            .claim_job(&["docs.build"], "w1", lease)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (claimed.id, claimed.state, claimed.attempts),
+            (first.id, JobState::Running, 1)
+        );
+        let next = jobs
+            .claim_job(&["docs.build"], "w2", lease)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(next.id, second.id, "a leased job is not handed out twice");
-        assert!(jobs.claim_job(&["docs.build"], "w3", lease).await.unwrap().is_none());
+        assert!(
+            jobs.claim_job(&["docs.build"], "w3", lease)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
-        assert!(!jobs.finish_job(first.id, "w2", JobOutcome::Succeeded).await.unwrap(),
-            "only the lease holder may finish a job");
-        assert!(jobs.finish_job(first.id, "w1", JobOutcome::Succeeded).await.unwrap());
-        assert!(jobs.finish_job(second.id, "w2", JobOutcome::Failed("boom".into())).await.unwrap());
+        assert!(
+            !jobs
+                .finish_job(first.id, "w2", JobOutcome::Succeeded)
+                .await
+                .unwrap(),
+            "only the lease holder may finish a job"
+        );
+        assert!(
+            jobs.finish_job(first.id, "w1", JobOutcome::Succeeded)
+                .await
+                .unwrap()
+        );
+        assert!(
+            jobs.finish_job(second.id, "w2", JobOutcome::Failed("boom".into()))
+                .await
+                .unwrap()
+        );
         let done = jobs.job(first.id).await.unwrap().unwrap();
         assert_eq!(done.state, JobState::Succeeded);
         let failed = jobs.job(second.id).await.unwrap().unwrap();
-        assert_eq!((failed.state, failed.last_error.as_deref()), (JobState::Failed, Some("boom")));
+        assert_eq!(
+            (failed.state, failed.last_error.as_deref()),
+            (JobState::Failed, Some("boom"))
+        );
 
         let listed = jobs.list_jobs(Some("docs.build"), 10).await.unwrap();
-        assert_eq!(listed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![second.id, first.id]);
+        assert_eq!(
+            listed.iter().map(|j| j.id).collect::<Vec<_>>(),
+            vec![second.id, first.id]
+        );
         assert_eq!(jobs.list_jobs(None, 10).await.unwrap().len(), 3);
-        assert_eq!(jobs.prune_finished_jobs(Duration::from_secs(3600)).await.unwrap(), 0);
+        assert_eq!(
+            jobs.prune_finished_jobs(Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0
+        );
         assert_eq!(jobs.prune_finished_jobs(Duration::ZERO).await.unwrap(), 2);
         assert_eq!(jobs.list_jobs(None, 10).await.unwrap().len(), 1);
     })
@@ -1687,15 +1757,33 @@ async fn jobs_are_claimed_once_in_order_and_finished() {
 async fn a_queued_job_absorbs_duplicates_until_it_runs() {
     on_each_backend_stores(|stores| async move {
         let jobs = stores.jobs;
-        let first = jobs.enqueue_job(job_of("docs.build", Some("a"), 1)).await.unwrap();
-        let again = jobs.enqueue_job(job_of("docs.build", Some("a"), 1)).await.unwrap();
+        let first = jobs
+            .enqueue_job(job_of("docs.build", Some("a"), 1))
+            .await
+            .unwrap();
+        let again = jobs
+            .enqueue_job(job_of("docs.build", Some("a"), 1))
+            .await
+            .unwrap();
         assert_eq!(first.id, again.id);
-        let claimed = jobs.claim_job(&["docs.build"], "w", Duration::from_secs(60)).await.unwrap();
+        let claimed = jobs
+            .claim_job(&["docs.build"], "w", Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(claimed.map(|j| j.id), Some(first.id));
-        let while_running = jobs.enqueue_job(job_of("docs.build", Some("a"), 1)).await.unwrap();
-        assert_ne!(while_running.id, first.id, "a change during a run queues another run");
+        let while_running = jobs
+            .enqueue_job(job_of("docs.build", Some("a"), 1))
+            .await
+            .unwrap();
+        assert_ne!(
+            while_running.id, first.id,
+            "a change during a run queues another run"
+        );
         // Retrying the running one while the newer one is queued leaves the work to that one.
-        let outcome = JobOutcome::Retry { after: Duration::ZERO, error: "busy".into() };
+        let outcome = JobOutcome::Retry {
+            after: Duration::ZERO,
+            error: "busy".into(),
+        };
         assert!(jobs.finish_job(first.id, "w", outcome).await.unwrap());
         let first = jobs.job(first.id).await.unwrap().unwrap();
         assert_eq!(first.state, JobState::Failed);
@@ -1708,24 +1796,44 @@ async fn a_queued_job_absorbs_duplicates_until_it_runs() {
 async fn a_lost_lease_is_retried_then_failed_as_interrupted() {
     on_each_backend_stores(|stores| async move {
         let jobs = stores.jobs;
-        let job = jobs.enqueue_job(job_of("scaffolder.task", None, 2)).await.unwrap();
+        let job = jobs
+            .enqueue_job(job_of("scaffolder.task", None, 2))
+            .await
+            .unwrap();
         let short = Duration::from_millis(1);
-        let first = jobs.claim_job(&["scaffolder.task"], "crashed", short).await.unwrap().unwrap();
+        let first = jobs
+            .claim_job(&["scaffolder.task"], "crashed", short)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(first.attempts, 1);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(
-            jobs.renew_job_lease(job.id, "other", Duration::from_secs(60)).await.unwrap(),
+            jobs.renew_job_lease(job.id, "other", Duration::from_secs(60))
+                .await
+                .unwrap(),
             LeaseStatus::Lost
         );
-        let second = jobs.claim_job(&["scaffolder.task"], "w2", short).await.unwrap().unwrap();
+        let second = jobs
+            .claim_job(&["scaffolder.task"], "w2", short)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((second.id, second.attempts), (job.id, 2));
         assert_eq!(
-            jobs.renew_job_lease(job.id, "crashed", Duration::from_secs(60)).await.unwrap(),
+            jobs.renew_job_lease(job.id, "crashed", Duration::from_secs(60))
+                .await
+                .unwrap(),
             LeaseStatus::Lost,
             "the first worker lost its lease to the second"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(jobs.claim_job(&["scaffolder.task"], "w3", short).await.unwrap().is_none());
+        assert!(
+            jobs.claim_job(&["scaffolder.task"], "w3", short)
+                .await
+                .unwrap()
+                .is_none()
+        );
         let failed = jobs.job(job.id).await.unwrap().unwrap();
         assert_eq!(failed.state, JobState::Failed);
         assert!(failed.last_error.unwrap().starts_with("interrupted"));
@@ -1740,26 +1848,52 @@ async fn retries_wait_and_cancellation_reaches_the_worker() {
         let lease = Duration::from_secs(60);
         let job = jobs.enqueue_job(job_of("k", None, 3)).await.unwrap();
         jobs.claim_job(&["k"], "w", lease).await.unwrap().unwrap();
-        let retry = JobOutcome::Retry { after: Duration::from_secs(3600), error: "later".into() };
+        let retry = JobOutcome::Retry {
+            after: Duration::from_secs(3600),
+            error: "later".into(),
+        };
         assert!(jobs.finish_job(job.id, "w", retry).await.unwrap());
         let queued = jobs.job(job.id).await.unwrap().unwrap();
-        assert_eq!((queued.state, queued.last_error.as_deref()), (JobState::Queued, Some("later")));
-        assert!(jobs.claim_job(&["k"], "w", lease).await.unwrap().is_none(), "not due yet");
+        assert_eq!(
+            (queued.state, queued.last_error.as_deref()),
+            (JobState::Queued, Some("later"))
+        );
+        assert!(
+            jobs.claim_job(&["k"], "w", lease).await.unwrap().is_none(),
+            "not due yet"
+        );
 
         let cancelled = jobs.cancel_job(job.id).await.unwrap().unwrap();
-        assert_eq!(cancelled.state, JobState::Cancelled, "a queued job is cancelled at once");
+        assert_eq!(
+            cancelled.state,
+            JobState::Cancelled,
+            "a queued job is cancelled at once"
+        );
 
         let running = jobs.enqueue_job(job_of("k", None, 1)).await.unwrap();
         jobs.claim_job(&["k"], "w", lease).await.unwrap().unwrap();
-        assert_eq!(jobs.renew_job_lease(running.id, "w", lease).await.unwrap(), LeaseStatus::Held);
+        assert_eq!(
+            jobs.renew_job_lease(running.id, "w", lease).await.unwrap(),
+            LeaseStatus::Held
+        );
         let asked = jobs.cancel_job(running.id).await.unwrap().unwrap();
-        assert_eq!((asked.state, asked.cancel_requested), (JobState::Running, true));
+        assert_eq!(
+            (asked.state, asked.cancel_requested),
+            (JobState::Running, true)
+        );
         assert_eq!(
             jobs.renew_job_lease(running.id, "w", lease).await.unwrap(),
             LeaseStatus::CancelRequested
         );
-        assert!(jobs.finish_job(running.id, "w", JobOutcome::Cancelled).await.unwrap());
-        assert_eq!(jobs.job(running.id).await.unwrap().unwrap().state, JobState::Cancelled);
+        assert!(
+            jobs.finish_job(running.id, "w", JobOutcome::Cancelled)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            jobs.job(running.id).await.unwrap().unwrap().state,
+            JobState::Cancelled
+        );
         assert!(jobs.cancel_job(JobId(999_999)).await.unwrap().is_none());
     })
     .await;
@@ -1769,54 +1903,142 @@ async fn retries_wait_and_cancellation_reaches_the_worker() {
 async fn scaffolder_tasks_keep_status_output_and_events_in_order() {
     on_each_backend_stores(|stores| async move {
         let tasks = stores.tasks;
-        let spec = json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "parameters": {"name": "x"}});
+        let spec =
+            json!({"apiVersion": "scaffolder.backstage.io/v1beta3", "parameters": {"name": "x"}});
         let a = tasks
-            .create_task(NewTask { id: "task-a".into(), spec: spec.clone(), created_by: Some("user:default/ada".into()) })
+            .create_task(NewTask {
+                id: "task-a".into(),
+                spec: spec.clone(),
+                created_by: Some("user:default/ada".into()),
+            })
             .await
             .unwrap();
-        assert_eq!((a.status, a.spec.clone(), a.job_id), (TaskStatus::Open, spec.clone(), None));
+        assert_eq!(
+            (a.status, a.spec.clone(), a.job_id),
+            (TaskStatus::Open, spec.clone(), None)
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
         tasks
-            .create_task(NewTask { id: "task-b".into(), spec: json!({}), created_by: None })
+            .create_task(NewTask {
+                id: "task-b".into(),
+                spec: json!({}),
+                created_by: None,
+            })
             .await
             .unwrap();
-        assert!(tasks.create_task(NewTask { id: "task-a".into(), spec: json!({}), created_by: None }).await.is_err(),
-            "ids are unique");
+        assert!(
+            tasks
+                .create_task(NewTask {
+                    id: "task-a".into(),
+                    spec: json!({}),
+                    created_by: None
+                })
+                .await
+                .is_err(),
+            "ids are unique"
+        );
 
         tasks.set_task_job("task-a", 17).await.unwrap();
-        assert!(matches!(tasks.set_task_job("nope", 1).await, Err(StoreError::NotFound(_))));
-        assert!(tasks.set_task_status("task-a", TaskStatus::Processing, None).await.unwrap());
+        assert!(matches!(
+            tasks.set_task_job("nope", 1).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(
+            tasks
+                .set_task_status("task-a", TaskStatus::Processing, None)
+                .await
+                .unwrap()
+        );
         tasks.heartbeat_task("task-a").await.unwrap();
-        let first = tasks.append_task_event("task-a", "log", json!({"message": "one", "stepId": "fetch"})).await.unwrap();
-        let second = tasks.append_task_event("task-a", "log", json!({"message": "two"})).await.unwrap();
-        tasks.append_task_event("task-b", "log", json!({"message": "other"})).await.unwrap();
+        let first = tasks
+            .append_task_event(
+                "task-a",
+                "log",
+                json!({"message": "one", "stepId": "fetch"}),
+            )
+            .await
+            .unwrap();
+        let second = tasks
+            .append_task_event("task-a", "log", json!({"message": "two"}))
+            .await
+            .unwrap();
+        tasks
+            .append_task_event("task-b", "log", json!({"message": "other"}))
+            .await
+            .unwrap();
         assert!(second.id > first.id);
-        assert!(tasks.append_task_event("nope", "log", json!({})).await.is_err());
+        assert!(
+            tasks
+                .append_task_event("nope", "log", json!({}))
+                .await
+                .is_err()
+        );
 
         let all = tasks.task_events("task-a", None, 100).await.unwrap();
-        assert_eq!(all.iter().map(|e| e.body["message"].clone()).collect::<Vec<_>>(), vec![json!("one"), json!("two")]);
-        let after = tasks.task_events("task-a", Some(first.id), 100).await.unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|e| e.body["message"].clone())
+                .collect::<Vec<_>>(),
+            vec![json!("one"), json!("two")]
+        );
+        let after = tasks
+            .task_events("task-a", Some(first.id), 100)
+            .await
+            .unwrap();
         assert_eq!(after.len(), 1);
         assert_eq!(after[0].id, second.id);
 
         let output = json!({"links": [{"url": "file:///srv/git/a.git"}]});
-        assert!(tasks.set_task_status("task-a", TaskStatus::Completed, Some(output.clone())).await.unwrap());
-        assert!(!tasks.set_task_status("task-a", TaskStatus::Failed, None).await.unwrap(),
-            "a final status stays");
-        assert!(!tasks.reopen_task("task-a").await.unwrap(), "a completed task is not retried");
-        assert!(!tasks.reopen_task("task-b").await.unwrap(), "an open task is not reopened");
-        assert!(tasks.set_task_status("task-b", TaskStatus::Failed, None).await.unwrap());
+        assert!(
+            tasks
+                .set_task_status("task-a", TaskStatus::Completed, Some(output.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tasks
+                .set_task_status("task-a", TaskStatus::Failed, None)
+                .await
+                .unwrap(),
+            "a final status stays"
+        );
+        assert!(
+            !tasks.reopen_task("task-a").await.unwrap(),
+            "a completed task is not retried"
+        );
+        assert!(
+            !tasks.reopen_task("task-b").await.unwrap(),
+            "an open task is not reopened"
+        );
+        assert!(
+            tasks
+                .set_task_status("task-b", TaskStatus::Failed, None)
+                .await
+                .unwrap()
+        );
         assert!(tasks.reopen_task("task-b").await.unwrap());
-        assert_eq!(tasks.task("task-b").await.unwrap().unwrap().status, TaskStatus::Open);
+        assert_eq!(
+            tasks.task("task-b").await.unwrap().unwrap().status,
+            TaskStatus::Open
+        );
         let done = tasks.task("task-a").await.unwrap().unwrap();
-        assert_eq!((done.status, done.output, done.job_id), (TaskStatus::Completed, Some(output), Some(17)));
+        assert_eq!(
+            (done.status, done.output, done.job_id),
+            (TaskStatus::Completed, Some(output), Some(17))
+        );
         assert!(done.last_heartbeat_at.is_some());
         assert!(tasks.task("nope").await.unwrap().is_none());
 
         let (page, total) = tasks.list_tasks(None, 10, 0).await.unwrap();
         assert_eq!(total, 2);
-        assert_eq!(page.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec!["task-b", "task-a"]);
-        let (mine, total) = tasks.list_tasks(Some("user:default/ada"), 10, 0).await.unwrap();
+        assert_eq!(
+            page.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            vec!["task-b", "task-a"]
+        );
+        let (mine, total) = tasks
+            .list_tasks(Some("user:default/ada"), 10, 0)
+            .await
+            .unwrap();
         assert_eq!((mine.len(), total), (1, 1));
         let (second_page, _) = tasks.list_tasks(None, 1, 1).await.unwrap();
         assert_eq!(second_page[0].id, "task-a");

@@ -62,7 +62,11 @@ fn location_from_argument(value: &str) -> anyhow::Result<LocationConfig> {
     if paved_catalog::location::is_glob(value) {
         // A glob: its fixed prefix must exist; the pattern may match nothing yet.
         let base = paved_catalog::location::glob_base(path);
-        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
         if !base.is_dir() {
             bail!(
                 "--location {value}: the folder {} does not exist (give an existing path, a glob under an existing folder, or a URL)",
@@ -213,7 +217,8 @@ fn catalog_settings(config: &Config) -> CatalogSettings {
 /// environment variable or file here, so they never sit in the configuration file.
 fn scaffolder_settings(config: &Config) -> anyhow::Result<paved_scaffolder::ScaffolderSettings> {
     use paved_scaffolder::actions::{ForgeKind, GitHost};
-    let mut settings = paved_scaffolder::ScaffolderSettings::new(config.data_dir.join("scaffolder"));
+    let mut settings =
+        paved_scaffolder::ScaffolderSettings::new(config.data_dir.join("scaffolder"));
     settings.naming_pattern = config.scaffolder.naming.pattern.clone();
     settings.naming_max_length = config.scaffolder.naming.max_length;
     settings.git.local_roots = config.scaffolder.local_git_roots.clone();
@@ -225,15 +230,27 @@ fn scaffolder_settings(config: &Config) -> anyhow::Result<paved_scaffolder::Scaf
             "git" => ForgeKind::Git,
             "github" => ForgeKind::Github,
             "gitlab" => ForgeKind::Gitlab,
-            other => anyhow::bail!("scaffolder.git_hosts: host {}: kind '{other}' is not git, github or gitlab", host.host),
+            other => anyhow::bail!(
+                "scaffolder.git_hosts: host {}: kind '{other}' is not git, github or gitlab",
+                host.host
+            ),
         };
         let token = match (&host.token_env, &host.token_file) {
             (Some(var), _) => Some(std::env::var(var).with_context(|| {
-                format!("scaffolder.git_hosts: host {}: environment variable {var} is not set", host.host)
+                format!(
+                    "scaffolder.git_hosts: host {}: environment variable {var} is not set",
+                    host.host
+                )
             })?),
             (None, Some(file)) => Some(
                 std::fs::read_to_string(file)
-                    .with_context(|| format!("scaffolder.git_hosts: host {}: cannot read {}", host.host, file.display()))?
+                    .with_context(|| {
+                        format!(
+                            "scaffolder.git_hosts: host {}: cannot read {}",
+                            host.host,
+                            file.display()
+                        )
+                    })?
                     .trim()
                     .to_string(),
             ),
@@ -310,7 +327,9 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         scaffolder_settings(&config)?,
     ));
     let job_runner = job_runner
-        .register(Arc::new(paved_scaffolder::TaskJobHandler(scaffolder.clone())))
+        .register(Arc::new(paved_scaffolder::TaskJobHandler(
+            scaffolder.clone(),
+        )))
         .concurrency(config.scaffolder.concurrency);
     scaffolder.set_queue(job_queue.clone());
     let (_job_queue, job_runner) = job_runner.spawn(jobs_stopped);
@@ -382,8 +401,10 @@ fn catalog_rules(config: &Config) -> anyhow::Result<CatalogRules> {
     for (i, location) in config.catalog.locations.iter().enumerate() {
         if let Some(own) = &location.rules {
             let spec = LocationSpec::new(location_kind(location.kind), location.target.clone());
-            rules = rules
-                .with_location_rules(&spec, convert(own, &format!("catalog.locations[{i}].rules"))?);
+            rules = rules.with_location_rules(
+                &spec,
+                convert(own, &format!("catalog.locations[{i}].rules"))?,
+            );
         }
     }
     Ok(rules)
@@ -456,7 +477,10 @@ mod tests {
         // A glob under an existing folder is a file location whose root is that folder.
         let pattern = format!("{}/*/catalog-info.yaml", dir.path().display());
         let glob = location_from_argument(&pattern).expect("glob");
-        assert_eq!((glob.kind, glob.target.as_str()), (LocationType::File, pattern.as_str()));
+        assert_eq!(
+            (glob.kind, glob.target.as_str()),
+            (LocationType::File, pattern.as_str())
+        );
         assert_eq!(folder_of(Path::new(&glob.target)), dir.path());
         let err = location_from_argument("/no/such/folder/*.yaml").expect_err("missing base");
         assert!(err.to_string().contains("/no/such/folder"), "{err}");
@@ -494,7 +518,10 @@ mod tests {
         )
         .expect("loads");
         let error = catalog_rules(&bad).expect_err("bad pattern").to_string();
-        assert!(error.starts_with("catalog.rules[0].locations[0]"), "{error}");
+        assert!(
+            error.starts_with("catalog.rules[0].locations[0]"),
+            "{error}"
+        );
         let unknown = load("catalog:\n  rules:\n    - allow: [Group]\n      deny: [User]\n")
             .expect_err("unknown key");
         assert!(unknown.to_string().contains("deny"), "{unknown}");
@@ -512,8 +539,16 @@ mod tests {
         // The golden paths come whole: templates, skeleton sources in every language, dotfiles.
         let skeletons = dir.path().join("demo/golden-paths");
         assert!(skeletons.join("all.yaml").is_file());
-        assert!(skeletons.join("python-fastapi-service/skeleton/src/app/main.py").is_file());
-        assert!(skeletons.join("rust-axum-service/skeleton/.github/workflows/ci.yml").is_file());
+        assert!(
+            skeletons
+                .join("python-fastapi-service/skeleton/src/app/main.py")
+                .is_file()
+        );
+        assert!(
+            skeletons
+                .join("rust-axum-service/skeleton/.github/workflows/ci.yml")
+                .is_file()
+        );
         assert!(skeletons.join("go-service/skeleton/.gitignore").is_file());
         // Files referred to by `$text` placeholders come along; the check script does not.
         assert!(dir.path().join("demo/apis/specs/payments.proto").is_file());

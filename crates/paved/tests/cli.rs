@@ -169,7 +169,11 @@ fn validate_accepts_the_demo_catalog() {
         .collect();
     entries.sort();
     for path in entries {
-        let name = path.file_name().expect("named").to_string_lossy().to_string();
+        let name = path
+            .file_name()
+            .expect("named")
+            .to_string_lossy()
+            .to_string();
         if name == "golden-paths" {
             arguments.push(path.join("all.yaml"));
             for template in std::fs::read_dir(&path).expect("golden paths") {
@@ -183,7 +187,11 @@ fn validate_accepts_the_demo_catalog() {
         }
     }
     assert!(
-        arguments.iter().filter(|a| a.ends_with("template.yaml")).count() >= 8,
+        arguments
+            .iter()
+            .filter(|a| a.ends_with("template.yaml"))
+            .count()
+            >= 8,
         "every golden path's template is validated: {arguments:?}"
     );
     let (code, stdout, stderr) = run(paved(&demo).arg("validate").args(&arguments));

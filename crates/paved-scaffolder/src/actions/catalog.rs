@@ -5,9 +5,13 @@ use crate::confine::resolve_inside;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-fn catalog(ctx: &ActionContext<'_>) -> Result<std::sync::Arc<dyn super::CatalogAccess>, ActionError> {
+fn catalog(
+    ctx: &ActionContext<'_>,
+) -> Result<std::sync::Arc<dyn super::CatalogAccess>, ActionError> {
     ctx.services.catalog.clone().ok_or_else(|| {
-        ActionError::Invalid("this action needs a catalog: run the template on a paved server (--server)".into())
+        ActionError::Invalid(
+            "this action needs a catalog: run the template on a paved server (--server)".into(),
+        )
     })
 }
 
@@ -69,12 +73,21 @@ impl Action for Register {
     }
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
         let catalog = catalog(ctx)?;
-        let target = match (ctx.str_input("catalogInfoUrl"), ctx.str_input("repoContentsUrl")) {
+        let target = match (
+            ctx.str_input("catalogInfoUrl"),
+            ctx.str_input("repoContentsUrl"),
+        ) {
             (Some(url), _) => url.to_string(),
-            (None, Some(contents)) => {
-                catalog_info_target(contents, ctx.str_input("catalogInfoPath").unwrap_or("/catalog-info.yaml"))
+            (None, Some(contents)) => catalog_info_target(
+                contents,
+                ctx.str_input("catalogInfoPath")
+                    .unwrap_or("/catalog-info.yaml"),
+            ),
+            (None, None) => {
+                return Err(ActionError::Invalid(
+                    "catalogInfoUrl or repoContentsUrl is required".into(),
+                ));
             }
-            (None, None) => return Err(ActionError::Invalid("catalogInfoUrl or repoContentsUrl is required".into())),
         };
         ctx.info(format!("Registering {target} in the catalog"));
         match catalog.register_location(&target).await {
@@ -96,7 +109,9 @@ impl Action for Register {
                 ctx.output("catalogInfoUrl", json!(target));
                 Ok(())
             }
-            Err(e) => Err(ActionError::Failed(format!("cannot register {target}: {e}"))),
+            Err(e) => Err(ActionError::Failed(format!(
+                "cannot register {target}: {e}"
+            ))),
         }
     }
 }
@@ -125,7 +140,10 @@ impl Action for Write {
         })
     }
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
-        let file = ctx.str_input("filePath").unwrap_or("catalog-info.yaml").to_string();
+        let file = ctx
+            .str_input("filePath")
+            .unwrap_or("catalog-info.yaml")
+            .to_string();
         let path = resolve_inside(ctx.workspace, &file)?;
         let entity = ctx.input.get("entity").cloned().unwrap_or(Value::Null);
         let yaml = serde_saphyr::to_string(&entity)
@@ -192,7 +210,12 @@ impl Action for Fetch {
                 None => return Err(ActionError::Failed(format!("entity {r} not found"))),
             }
         }
-        if let Some(many) = ctx.input.get("entityRefs").and_then(Value::as_array).cloned() {
+        if let Some(many) = ctx
+            .input
+            .get("entityRefs")
+            .and_then(Value::as_array)
+            .cloned()
+        {
             let mut entities = Vec::new();
             for item in many.iter().filter_map(Value::as_str) {
                 let r = full_ref(item)?;

@@ -32,15 +32,25 @@ impl Action for Log {
         if let Some(message) = ctx.str_input("message") {
             ctx.info(message.to_string());
         }
-        let list = ctx.input.get("listWorkspace").cloned().unwrap_or(Value::Bool(false));
-        if list == json!(true) || list == json!("with-filenames") || list == json!("with-contents") {
+        let list = ctx
+            .input
+            .get("listWorkspace")
+            .cloned()
+            .unwrap_or(Value::Bool(false));
+        if list == json!(true) || list == json!("with-filenames") || list == json!("with-contents")
+        {
             let mut lines = vec!["Workspace:".to_string()];
-            for entry in walkdir::WalkDir::new(ctx.workspace).follow_links(false).sort_by_file_name().min_depth(1) {
+            for entry in walkdir::WalkDir::new(ctx.workspace)
+                .follow_links(false)
+                .sort_by_file_name()
+                .min_depth(1)
+            {
                 let entry = entry.map_err(|e| ActionError::Failed(e.to_string()))?;
                 if entry.file_type().is_file() {
                     let rel = crate::confine::relative_display(ctx.workspace, entry.path());
                     if list == json!("with-contents") {
-                        let text = std::fs::read_to_string(entry.path()).unwrap_or_else(|_| "(binary)".into());
+                        let text = std::fs::read_to_string(entry.path())
+                            .unwrap_or_else(|_| "(binary)".into());
                         lines.push(format!("  - {rel}:\n{text}"));
                     } else {
                         lines.push(format!("  - {rel}"));
@@ -80,8 +90,15 @@ impl Action for Wait {
         })
     }
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
-        let number = |key: &str| ctx.input.get(key).and_then(Value::as_f64).unwrap_or(0.0).max(0.0);
-        let millis = number("minutes") * 60_000.0 + number("seconds") * 1000.0 + number("milliseconds");
+        let number = |key: &str| {
+            ctx.input
+                .get(key)
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+                .max(0.0)
+        };
+        let millis =
+            number("minutes") * 60_000.0 + number("seconds") * 1000.0 + number("milliseconds");
         let wait = Duration::from_millis(millis as u64);
         if wait > MAX_WAIT {
             return Err(ActionError::Invalid(format!(

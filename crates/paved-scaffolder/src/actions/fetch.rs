@@ -44,7 +44,9 @@ async fn resolve_source(ctx: &ActionContext<'_>, url: &str) -> Result<Source, Ac
         || (url.contains('@') && url.contains(':') && !url.starts_with('.'));
     if looks_git {
         let settings = ctx.services.fetch_git.as_ref().ok_or_else(|| {
-            ActionError::Invalid(format!("fetching from git ('{url}') is not configured here"))
+            ActionError::Invalid(format!(
+                "fetching from git ('{url}') is not configured here"
+            ))
         })?;
         let mut target = paved_catalog::location::GitTarget::parse(url)
             .map_err(|e| ActionError::Invalid(e.to_string()))?;
@@ -57,7 +59,10 @@ async fn resolve_source(ctx: &ActionContext<'_>, url: &str) -> Result<Source, Ac
             .await
             .map_err(|e| ActionError::Failed(e.to_string()))?;
         let path = resolve_inside(&checkout, &target.path)?;
-        return Ok(Source { root: checkout, path });
+        return Ok(Source {
+            root: checkout,
+            path,
+        });
     }
     let template_dir = ctx.template_dir.ok_or_else(|| {
         ActionError::Invalid(format!(
@@ -65,7 +70,10 @@ async fn resolve_source(ctx: &ActionContext<'_>, url: &str) -> Result<Source, Ac
         ))
     })?;
     let path = resolve_inside(template_dir, url)?;
-    Ok(Source { root: template_dir.to_path_buf(), path })
+    Ok(Source {
+        root: template_dir.to_path_buf(),
+        path,
+    })
 }
 
 fn read_file_limited(path: &Path) -> Result<Vec<u8>, ActionError> {
@@ -93,7 +101,10 @@ fn write_file(path: &Path, contents: &[u8], mode_from: Option<&Path>) -> Result<
         std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
     }
     // Never write through a link someone placed in the workspace.
-    if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+    if path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
         std::fs::remove_file(path).map_err(|e| io_error("cannot replace", path, e))?;
     }
     std::fs::write(path, contents).map_err(|e| io_error("cannot write", path, e))?;
@@ -108,10 +119,7 @@ fn write_file(path: &Path, contents: &[u8], mode_from: Option<&Path>) -> Result<
 /// Copies a symbolic link of a skeleton when it points inside the skeleton (as a relative link).
 fn copy_link(source_root: &Path, link: &Path, to: &Path) -> Result<(), ActionError> {
     let target = std::fs::read_link(link).map_err(|e| io_error("cannot read link", link, e))?;
-    let resolved = link
-        .parent()
-        .unwrap_or(source_root)
-        .join(&target);
+    let resolved = link.parent().unwrap_or(source_root).join(&target);
     let inside = !target.is_absolute()
         && crate::confine::check_no_link_escape(source_root, &resolved).is_ok()
         && crate::confine::lexically_inside(source_root, &resolved);
@@ -147,7 +155,12 @@ fn globset(patterns: &[String]) -> Result<GlobSet, ActionError> {
 fn string_list(value: Option<&Value>) -> Vec<String> {
     value
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -201,9 +214,11 @@ impl Action for FetchTemplate {
         let cookiecutter = ctx.bool_input("cookiecutterCompat");
         let extension = match ctx.input.get("templateFileExtension") {
             Some(Value::Bool(true)) => Some(".njk".to_string()),
-            Some(Value::String(e)) if !e.is_empty() => {
-                Some(if e.starts_with('.') { e.clone() } else { format!(".{e}") })
-            }
+            Some(Value::String(e)) if !e.is_empty() => Some(if e.starts_with('.') {
+                e.clone()
+            } else {
+                format!(".{e}")
+            }),
             _ => None,
         };
         let copy_without_render = string_list(ctx.input.get("copyWithoutRender"));
@@ -213,25 +228,42 @@ impl Action for FetchTemplate {
                 "copyWithoutRender and copyWithoutTemplating cannot both be set".into(),
             ));
         }
-        if extension.is_some() && (!copy_without_render.is_empty() || !copy_without_templating.is_empty()) {
+        if extension.is_some()
+            && (!copy_without_render.is_empty() || !copy_without_templating.is_empty())
+        {
             return Err(ActionError::Invalid(
                 "templateFileExtension cannot be combined with copyWithoutRender or copyWithoutTemplating".into(),
             ));
         }
         let render_names = copy_without_render.is_empty();
-        let verbatim = globset(if render_names { &copy_without_templating } else { &copy_without_render })?;
-        let values = ctx.input.get("values").cloned().unwrap_or_else(|| json!({}));
+        let verbatim = globset(if render_names {
+            &copy_without_templating
+        } else {
+            &copy_without_render
+        })?;
+        let values = ctx
+            .input
+            .get("values")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         let context = if cookiecutter {
             json!({ "cookiecutter": values })
         } else {
             json!({ "values": values })
         };
-        let renderer = Renderer::new(if cookiecutter { Syntax::Cookiecutter } else { Syntax::Backstage });
+        let renderer = Renderer::new(if cookiecutter {
+            Syntax::Cookiecutter
+        } else {
+            Syntax::Backstage
+        });
         // File names are always rendered with `${{ }}`, as Backstage does.
         let name_renderer = Renderer::new(Syntax::Backstage);
-        let name_context = json!({ "values": context.get("values").or(context.get("cookiecutter")) });
+        let name_context =
+            json!({ "values": context.get("values").or(context.get("cookiecutter")) });
         if !source.path.is_dir() {
-            return Err(ActionError::Invalid(format!("'{url}' is not a folder of the template")));
+            return Err(ActionError::Invalid(format!(
+                "'{url}' is not a folder of the template"
+            )));
         }
         let written = render_tree(
             ctx,
@@ -284,7 +316,8 @@ fn render_tree(
         .sort_by_file_name()
         .min_depth(1);
     for entry in entries {
-        let entry = entry.map_err(|e| ActionError::Failed(format!("cannot list the skeleton: {e}")))?;
+        let entry =
+            entry.map_err(|e| ActionError::Failed(format!("cannot list the skeleton: {e}")))?;
         let location = relative_display(&source.path, entry.path());
         let is_dir = entry.file_type().is_dir();
         let matches_verbatim = options.verbatim.is_match(&location)
@@ -309,11 +342,14 @@ fn render_tree(
         let out_path = resolve_inside(target, &output)?;
         crate::confine::check_no_link_escape(ctx.workspace, &out_path)?;
         if is_dir {
-            std::fs::create_dir_all(&out_path).map_err(|e| io_error("cannot create", &out_path, e))?;
+            std::fs::create_dir_all(&out_path)
+                .map_err(|e| io_error("cannot create", &out_path, e))?;
             continue;
         }
         if out_path.exists() && !options.replace {
-            ctx.info(format!("Skipping {output}: it exists already (set `replace` to overwrite)"));
+            ctx.info(format!(
+                "Skipping {output}: it exists already (set `replace` to overwrite)"
+            ));
             continue;
         }
         if !render_contents && options.extension.is_none() {
@@ -327,13 +363,16 @@ fn render_tree(
         let bytes = read_file_limited(entry.path())?;
         match (render_contents, as_text(&bytes)) {
             (true, Some(text)) => {
-                let rendered = options.renderer.render_str(text, options.context).map_err(|e| {
-                    ActionError::Invalid(format!(
-                        "cannot render {location}{}: {}",
-                        e.line.map(|l| format!(":{l}")).unwrap_or_default(),
-                        e.message
-                    ))
-                })?;
+                let rendered = options
+                    .renderer
+                    .render_str(text, options.context)
+                    .map_err(|e| {
+                        ActionError::Invalid(format!(
+                            "cannot render {location}{}: {}",
+                            e.line.map(|l| format!(":{l}")).unwrap_or_default(),
+                            e.message
+                        ))
+                    })?;
                 write_file(&out_path, rendered.as_bytes(), Some(entry.path()))?;
             }
             _ => write_file(&out_path, &bytes, Some(entry.path()))?,
@@ -343,11 +382,20 @@ fn render_tree(
     Ok(written)
 }
 
-fn render_name(options: &TreeOptions<'_>, name: &str, location: &str) -> Result<String, ActionError> {
+fn render_name(
+    options: &TreeOptions<'_>,
+    name: &str,
+    location: &str,
+) -> Result<String, ActionError> {
     options
         .name_renderer
         .render_str(name, options.name_context)
-        .map_err(|e| ActionError::Invalid(format!("cannot render the file name {location}: {}", e.message)))
+        .map_err(|e| {
+            ActionError::Invalid(format!(
+                "cannot render the file name {location}: {}",
+                e.message
+            ))
+        })
 }
 
 pub struct FetchTemplateFile;
@@ -383,15 +431,31 @@ impl Action for FetchTemplateFile {
         let source = resolve_source(ctx, &url).await?;
         let target = ctx.target_path()?;
         if target.exists() && !ctx.bool_input("replace") {
-            ctx.info(format!("Skipping {}: it exists already", display_target(ctx.workspace, &target)));
+            ctx.info(format!(
+                "Skipping {}: it exists already",
+                display_target(ctx.workspace, &target)
+            ));
             return Ok(());
         }
         let cookiecutter = ctx.bool_input("cookiecutterCompat");
-        let values = ctx.input.get("values").cloned().unwrap_or_else(|| json!({}));
-        let context = if cookiecutter { json!({ "cookiecutter": values }) } else { json!({ "values": values }) };
+        let values = ctx
+            .input
+            .get("values")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let context = if cookiecutter {
+            json!({ "cookiecutter": values })
+        } else {
+            json!({ "values": values })
+        };
         let bytes = read_file_limited(&source.path)?;
-        let text = as_text(&bytes).ok_or_else(|| ActionError::Invalid(format!("'{url}' is not a text file")))?;
-        let renderer = Renderer::new(if cookiecutter { Syntax::Cookiecutter } else { Syntax::Backstage });
+        let text = as_text(&bytes)
+            .ok_or_else(|| ActionError::Invalid(format!("'{url}' is not a text file")))?;
+        let renderer = Renderer::new(if cookiecutter {
+            Syntax::Cookiecutter
+        } else {
+            Syntax::Backstage
+        });
         let rendered = renderer
             .render_str(text, &context)
             .map_err(|e| ActionError::Invalid(format!("cannot render {url}: {}", e.message)))?;
@@ -427,19 +491,33 @@ impl Action for FetchPlain {
         let target = ctx.target_path()?;
         let mut copied = 0;
         if source.path.is_file() {
-            let name = source.path.file_name().map(PathBuf::from).unwrap_or_default();
-            write_file(&target.join(name), &read_file_limited(&source.path)?, Some(&source.path))?;
+            let name = source
+                .path
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            write_file(
+                &target.join(name),
+                &read_file_limited(&source.path)?,
+                Some(&source.path),
+            )?;
             copied += 1;
         } else {
-            for entry in walkdir::WalkDir::new(&source.path).follow_links(false).sort_by_file_name().min_depth(1) {
-                let entry = entry.map_err(|e| ActionError::Failed(format!("cannot list {url}: {e}")))?;
+            for entry in walkdir::WalkDir::new(&source.path)
+                .follow_links(false)
+                .sort_by_file_name()
+                .min_depth(1)
+            {
+                let entry =
+                    entry.map_err(|e| ActionError::Failed(format!("cannot list {url}: {e}")))?;
                 let rel = relative_display(&source.path, entry.path());
                 if rel == ".git" || rel.starts_with(".git/") {
                     continue;
                 }
                 let out = resolve_inside(&target, &rel)?;
                 if entry.file_type().is_dir() {
-                    std::fs::create_dir_all(&out).map_err(|e| io_error("cannot create", &out, e))?;
+                    std::fs::create_dir_all(&out)
+                        .map_err(|e| io_error("cannot create", &out, e))?;
                 } else if entry.file_type().is_symlink() {
                     copy_link(&source.root, entry.path(), &out)?;
                 } else {
@@ -448,7 +526,10 @@ impl Action for FetchPlain {
                 }
             }
         }
-        ctx.info(format!("Fetched {copied} files into {}", display_target(ctx.workspace, &target)));
+        ctx.info(format!(
+            "Fetched {copied} files into {}",
+            display_target(ctx.workspace, &target)
+        ));
         Ok(())
     }
 }
@@ -480,8 +561,15 @@ impl Action for FetchPlainFile {
             return Err(ActionError::Invalid(format!("'{url}' is not a file")));
         }
         let target = ctx.target_path()?;
-        write_file(&target, &read_file_limited(&source.path)?, Some(&source.path))?;
-        ctx.info(format!("Fetched {url} to {}", display_target(ctx.workspace, &target)));
+        write_file(
+            &target,
+            &read_file_limited(&source.path)?,
+            Some(&source.path),
+        )?;
+        ctx.info(format!(
+            "Fetched {url} to {}",
+            display_target(ctx.workspace, &target)
+        ));
         Ok(())
     }
 }

@@ -41,18 +41,30 @@ impl Action for Rename {
         })
     }
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
-        let files = ctx.input.get("files").and_then(Value::as_array).cloned().unwrap_or_default();
+        let files = ctx
+            .input
+            .get("files")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for file in files {
             let from = file.get("from").and_then(Value::as_str).unwrap_or_default();
             let to = file.get("to").and_then(Value::as_str).unwrap_or_default();
-            let overwrite = file.get("overwrite").and_then(Value::as_bool).unwrap_or(false);
+            let overwrite = file
+                .get("overwrite")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             let from_path = resolve_inside(ctx.workspace, from)?;
             let to_path = resolve_inside(ctx.workspace, to)?;
             if from_path == ctx.workspace || to_path == ctx.workspace {
-                return Err(ActionError::Invalid("the workspace itself cannot be renamed".into()));
+                return Err(ActionError::Invalid(
+                    "the workspace itself cannot be renamed".into(),
+                ));
             }
             if from_path.symlink_metadata().is_err() {
-                return Err(ActionError::Invalid(format!("cannot rename '{from}': it does not exist")));
+                return Err(ActionError::Invalid(format!(
+                    "cannot rename '{from}': it does not exist"
+                )));
             }
             if to_path.symlink_metadata().is_ok() {
                 if !overwrite {
@@ -63,9 +75,11 @@ impl Action for Rename {
                 remove(&to_path)?;
             }
             if let Some(parent) = to_path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| io_error("cannot create", parent, e))?;
             }
-            std::fs::rename(&from_path, &to_path).map_err(|e| io_error("cannot rename", &from_path, e))?;
+            std::fs::rename(&from_path, &to_path)
+                .map_err(|e| io_error("cannot rename", &from_path, e))?;
             ctx.info(format!("Renamed {from} to {to}"));
         }
         Ok(())
@@ -73,7 +87,9 @@ impl Action for Rename {
 }
 
 fn remove(path: &std::path::Path) -> Result<(), ActionError> {
-    let meta = path.symlink_metadata().map_err(|e| io_error("cannot read", path, e))?;
+    let meta = path
+        .symlink_metadata()
+        .map_err(|e| io_error("cannot read", path, e))?;
     if meta.is_dir() {
         std::fs::remove_dir_all(path).map_err(|e| io_error("cannot delete", path, e))
     } else {
@@ -113,7 +129,12 @@ impl Action for Delete {
             .input
             .get("files")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         for pattern in files {
             if pattern.contains(['*', '?', '[', '{']) {
@@ -123,7 +144,10 @@ impl Action for Delete {
                     .map_err(|e| ActionError::Invalid(format!("invalid glob '{pattern}': {e}")))?
                     .compile_matcher();
                 let mut matched = Vec::new();
-                for entry in walkdir::WalkDir::new(ctx.workspace).follow_links(false).min_depth(1) {
+                for entry in walkdir::WalkDir::new(ctx.workspace)
+                    .follow_links(false)
+                    .min_depth(1)
+                {
                     let entry = entry.map_err(|e| ActionError::Failed(e.to_string()))?;
                     let rel = crate::confine::relative_display(ctx.workspace, entry.path());
                     if glob.is_match(&rel) {
@@ -139,7 +163,9 @@ impl Action for Delete {
             } else {
                 let path = resolve_inside(ctx.workspace, &pattern)?;
                 if path == ctx.workspace {
-                    return Err(ActionError::Invalid("the workspace itself cannot be deleted".into()));
+                    return Err(ActionError::Invalid(
+                        "the workspace itself cannot be deleted".into(),
+                    ));
                 }
                 if path.symlink_metadata().is_ok() {
                     remove(&path)?;

@@ -89,7 +89,10 @@ impl ActionContext<'_> {
     }
 
     pub fn bool_input(&self, key: &str) -> bool {
-        self.input.get(key).and_then(Value::as_bool).unwrap_or(false)
+        self.input
+            .get(key)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// `input.targetPath` (default `./`) inside the workspace.
@@ -191,5 +194,9 @@ pub fn validate_input(schema: &Value, input: &Value) -> Result<(), Vec<String>> 
             }
         })
         .collect();
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }

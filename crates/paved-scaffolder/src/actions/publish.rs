@@ -64,27 +64,44 @@ impl Default for GitPublishSettings {
 
 impl GitPublishSettings {
     pub fn host(&self, host: &str) -> Option<&GitHost> {
-        self.hosts.iter().find(|h| h.host.eq_ignore_ascii_case(host))
+        self.hosts
+            .iter()
+            .find(|h| h.host.eq_ignore_ascii_case(host))
     }
 
-    fn credentials_for(&self, host: Option<&GitHost>, default_user: &str) -> Option<GitCredentials> {
+    fn credentials_for(
+        &self,
+        host: Option<&GitHost>,
+        default_user: &str,
+    ) -> Option<GitCredentials> {
         let host = host?;
         let token = host.token.clone()?;
         Some(GitCredentials {
-            username: host.username.clone().unwrap_or_else(|| default_user.to_string()),
+            username: host
+                .username
+                .clone()
+                .unwrap_or_else(|| default_user.to_string()),
             password: token,
         })
     }
 }
 
 /// A remote resolved from a RepoUrlPicker value through the configured hosts.
-pub fn resolve_remote(settings: &GitPublishSettings, repo_url: &str) -> Result<(String, GitHost), String> {
+pub fn resolve_remote(
+    settings: &GitPublishSettings,
+    repo_url: &str,
+) -> Result<(String, GitHost), String> {
     let parsed = parse_repo_url(repo_url)?;
     let host = settings.host(&parsed.host).ok_or_else(|| {
         format!(
             "host '{}' is not configured in scaffolder.git_hosts (configured: {})",
             parsed.host,
-            settings.hosts.iter().map(|h| h.host.as_str()).collect::<Vec<_>>().join(", ")
+            settings
+                .hosts
+                .iter()
+                .map(|h| h.host.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })?;
     let owner = parsed
@@ -92,28 +109,46 @@ pub fn resolve_remote(settings: &GitPublishSettings, repo_url: &str) -> Result<(
         .or(parsed.organization)
         .or(parsed.workspace)
         .ok_or_else(|| format!("repo URL '{repo_url}' has no owner"))?;
-    let remote = host.remote.replace("{owner}", &owner).replace("{repo}", &parsed.repo);
+    let remote = host
+        .remote
+        .replace("{owner}", &owner)
+        .replace("{repo}", &parsed.repo);
     Ok((remote, host.clone()))
 }
 
 /// A local remote's folder, which must be inside the allowed roots; `None` for network remotes.
-fn local_remote_path(settings: &GitPublishSettings, remote: &str) -> Result<Option<PathBuf>, ActionError> {
+fn local_remote_path(
+    settings: &GitPublishSettings,
+    remote: &str,
+) -> Result<Option<PathBuf>, ActionError> {
     let path = if let Some(rest) = remote.strip_prefix("file://") {
         PathBuf::from(rest)
     } else if remote.starts_with('/') {
         PathBuf::from(remote)
-    } else if ["https://", "http://", "ssh://", "git://"].iter().any(|p| remote.starts_with(p))
+    } else if ["https://", "http://", "ssh://", "git://"]
+        .iter()
+        .any(|p| remote.starts_with(p))
         || (remote.contains('@') && remote.contains(':'))
     {
         return Ok(None);
     } else {
-        return Err(ActionError::Invalid(format!("'{remote}' is not a git remote")));
+        return Err(ActionError::Invalid(format!(
+            "'{remote}' is not a git remote"
+        )));
     };
-    if !crate::confine::lexically_inside(Path::new("/"), &path) || path.components().any(|c| c == std::path::Component::ParentDir) {
-        return Err(ActionError::Invalid(format!("remote '{remote}' must not contain '..'")));
+    if !crate::confine::lexically_inside(Path::new("/"), &path)
+        || path
+            .components()
+            .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(ActionError::Invalid(format!(
+            "remote '{remote}' must not contain '..'"
+        )));
     }
     let allowed = settings.local_roots.iter().any(|root| {
-        let Ok(root) = root.canonicalize() else { return false };
+        let Ok(root) = root.canonicalize() else {
+            return false;
+        };
         // The repository may not exist yet: its nearest existing ancestor decides.
         let mut probe = path.clone();
         loop {
@@ -165,11 +200,22 @@ async fn commit_and_push(
     let source = resolve_inside(ctx.workspace, ctx.str_input("sourcePath").unwrap_or("./"))?;
     let branch = ctx.str_input("defaultBranch").unwrap_or("main").to_string();
     if branch.starts_with('-') || branch.contains("..") || branch.contains(char::is_whitespace) {
-        return Err(ActionError::Invalid(format!("'{branch}' is not a valid branch name")));
+        return Err(ActionError::Invalid(format!(
+            "'{branch}' is not a valid branch name"
+        )));
     }
-    let message = ctx.str_input("gitCommitMessage").unwrap_or("initial commit").to_string();
-    let name = ctx.str_input("gitAuthorName").unwrap_or(&settings.author_name).to_string();
-    let email = ctx.str_input("gitAuthorEmail").unwrap_or(&settings.author_email).to_string();
+    let message = ctx
+        .str_input("gitCommitMessage")
+        .unwrap_or("initial commit")
+        .to_string();
+    let name = ctx
+        .str_input("gitAuthorName")
+        .unwrap_or(&settings.author_name)
+        .to_string();
+    let email = ctx
+        .str_input("gitAuthorEmail")
+        .unwrap_or(&settings.author_email)
+        .to_string();
     let git = |args: Vec<String>, creds: Option<&GitCredentials>| {
         let source = source.clone();
         let timeout = settings.timeout;
@@ -183,7 +229,16 @@ async fn commit_and_push(
     };
     std::fs::create_dir_all(&source).map_err(|e| super::io_error("cannot create", &source, e))?;
     git(vec!["init".into(), "--quiet".into()], None).await?;
-    git(vec!["checkout".into(), "--quiet".into(), "-B".into(), branch.clone()], None).await?;
+    git(
+        vec![
+            "checkout".into(),
+            "--quiet".into(),
+            "-B".into(),
+            branch.clone(),
+        ],
+        None,
+    )
+    .await?;
     git(vec!["add".into(), "--all".into()], None).await?;
     git(
         vec![
@@ -203,7 +258,13 @@ async fn commit_and_push(
     let hash = git(vec!["rev-parse".into(), "HEAD".into()], None).await?;
     ctx.info(format!("Pushing to {remote} ({branch})"));
     git(
-        vec!["push".into(), "--quiet".into(), "--".into(), remote.to_string(), format!("HEAD:refs/heads/{branch}")],
+        vec![
+            "push".into(),
+            "--quiet".into(),
+            "--".into(),
+            remote.to_string(),
+            format!("HEAD:refs/heads/{branch}"),
+        ],
         credentials,
     )
     .await?;
@@ -251,10 +312,15 @@ impl Action for PublishGit {
         let (remote, host) = match (ctx.str_input("remoteUrl"), ctx.str_input("repoUrl")) {
             (Some(remote), _) => (remote.to_string(), None),
             (None, Some(repo_url)) => {
-                let (remote, host) = resolve_remote(&settings, repo_url).map_err(ActionError::Invalid)?;
+                let (remote, host) =
+                    resolve_remote(&settings, repo_url).map_err(ActionError::Invalid)?;
                 (remote, Some(host))
             }
-            (None, None) => return Err(ActionError::Invalid("repoUrl or remoteUrl is required".into())),
+            (None, None) => {
+                return Err(ActionError::Invalid(
+                    "repoUrl or remoteUrl is required".into(),
+                ));
+            }
         };
         if let Some(path) = local_remote_path(&settings, &remote)? {
             ensure_local_bare(&settings, &path).await?;
@@ -278,28 +344,56 @@ struct Forge {
 }
 
 impl Forge {
-    fn for_host(ctx: &ActionContext<'_>, host_name: &str, kind: ForgeKind) -> Result<(Forge, GitHost), ActionError> {
-        let host = ctx.services.git.host(host_name).cloned().unwrap_or_else(|| GitHost {
-            host: host_name.to_string(),
-            kind,
-            ..GitHost::default()
-        });
-        let base = host.api_base_url.clone().unwrap_or_else(|| match (kind, host_name) {
-            (ForgeKind::Github, "github.com") => "https://api.github.com".into(),
-            (ForgeKind::Github, other) => format!("https://{other}/api/v3"),
-            (_, other) => format!("https://{other}/api/v4"),
-        });
-        let token = ctx.str_input("token").map(str::to_string).or_else(|| host.token.clone());
+    fn for_host(
+        ctx: &ActionContext<'_>,
+        host_name: &str,
+        kind: ForgeKind,
+    ) -> Result<(Forge, GitHost), ActionError> {
+        let host = ctx
+            .services
+            .git
+            .host(host_name)
+            .cloned()
+            .unwrap_or_else(|| GitHost {
+                host: host_name.to_string(),
+                kind,
+                ..GitHost::default()
+            });
+        let base = host
+            .api_base_url
+            .clone()
+            .unwrap_or_else(|| match (kind, host_name) {
+                (ForgeKind::Github, "github.com") => "https://api.github.com".into(),
+                (ForgeKind::Github, other) => format!("https://{other}/api/v3"),
+                (_, other) => format!("https://{other}/api/v4"),
+            });
+        let token = ctx
+            .str_input("token")
+            .map(str::to_string)
+            .or_else(|| host.token.clone());
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent("paved-scaffolder")
             .build()
             .map_err(|e| ActionError::Failed(format!("cannot build an HTTP client: {e}")))?;
-        Ok((Forge { client, base: base.trim_end_matches('/').to_string(), token, kind }, host))
+        Ok((
+            Forge {
+                client,
+                base: base.trim_end_matches('/').to_string(),
+                token,
+                kind,
+            },
+            host,
+        ))
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<(u16, Value), ActionError> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), ActionError> {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = &self.token {
             request = match self.kind {
@@ -324,14 +418,20 @@ impl Forge {
     }
 
     fn failure(&self, what: &str, status: u16, body: &Value) -> ActionError {
-        let message = body.get("message").map(|m| m.to_string()).unwrap_or_else(|| body.to_string());
+        let message = body
+            .get("message")
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| body.to_string());
         ActionError::Failed(format!("{what} failed with HTTP {status}: {message}"))
     }
 }
 
 fn push_credentials(forge: &Forge, host: &GitHost, default_user: &str) -> Option<GitCredentials> {
     forge.token.clone().map(|token| GitCredentials {
-        username: host.username.clone().unwrap_or_else(|| default_user.to_string()),
+        username: host
+            .username
+            .clone()
+            .unwrap_or_else(|| default_user.to_string()),
         password: token,
     })
 }
@@ -367,9 +467,15 @@ impl Action for PublishGithub {
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
         let repo_url = ctx.str_input("repoUrl").unwrap_or_default().to_string();
         let parsed = parse_repo_url(&repo_url).map_err(ActionError::Invalid)?;
-        let owner = parsed.owner.clone().ok_or_else(|| ActionError::Invalid(format!("'{repo_url}' has no owner")))?;
+        let owner = parsed
+            .owner
+            .clone()
+            .ok_or_else(|| ActionError::Invalid(format!("'{repo_url}' has no owner")))?;
         let (forge, host) = Forge::for_host(ctx, &parsed.host, ForgeKind::Github)?;
-        let visibility = ctx.str_input("repoVisibility").unwrap_or("private").to_string();
+        let visibility = ctx
+            .str_input("repoVisibility")
+            .unwrap_or("private")
+            .to_string();
         let mut body = json!({
             "name": parsed.repo,
             "private": visibility != "public",
@@ -377,7 +483,9 @@ impl Action for PublishGithub {
             "description": ctx.str_input("description").unwrap_or(""),
         });
         // An organisation's repository, or the signed-in user's own.
-        let (status, user) = forge.call(reqwest::Method::GET, &format!("/users/{owner}"), None).await?;
+        let (status, user) = forge
+            .call(reqwest::Method::GET, &format!("/users/{owner}"), None)
+            .await?;
         let path = if status == 200 && user.get("type").and_then(Value::as_str) == Some("User") {
             "/user/repos".to_string()
         } else {
@@ -386,19 +494,32 @@ impl Action for PublishGithub {
         if path == "/user/repos" {
             body.as_object_mut().map(|b| b.remove("visibility"));
         }
-        ctx.info(format!("Creating repository {owner}/{} on {}", parsed.repo, parsed.host));
+        ctx.info(format!(
+            "Creating repository {owner}/{} on {}",
+            parsed.repo, parsed.host
+        ));
         let (status, created) = forge.call(reqwest::Method::POST, &path, Some(body)).await?;
         if status != 201 && status != 200 {
             return Err(forge.failure("creating the repository", status, &created));
         }
-        let clone_url = created.get("clone_url").and_then(Value::as_str).unwrap_or_default();
-        let html_url = created.get("html_url").and_then(Value::as_str).unwrap_or(clone_url).to_string();
+        let clone_url = created
+            .get("clone_url")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let html_url = created
+            .get("html_url")
+            .and_then(Value::as_str)
+            .unwrap_or(clone_url)
+            .to_string();
         let clone_url = checked_clone_url(ctx, clone_url)?;
         let credentials = push_credentials(&forge, &host, "x-access-token");
         let hash = commit_and_push(ctx, &clone_url, credentials.as_ref()).await?;
         let branch = ctx.str_input("defaultBranch").unwrap_or("main").to_string();
         ctx.output("remoteUrl", json!(html_url));
-        ctx.output("repoContentsUrl", json!(format!("{html_url}/blob/{branch}")));
+        ctx.output(
+            "repoContentsUrl",
+            json!(format!("{html_url}/blob/{branch}")),
+        );
         ctx.output("commitHash", json!(hash));
         Ok(())
     }
@@ -444,21 +565,45 @@ impl Action for PublishGithubPullRequest {
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
         let repo_url = ctx.str_input("repoUrl").unwrap_or_default().to_string();
         let parsed = parse_repo_url(&repo_url).map_err(ActionError::Invalid)?;
-        let owner = parsed.owner.clone().ok_or_else(|| ActionError::Invalid(format!("'{repo_url}' has no owner")))?;
+        let owner = parsed
+            .owner
+            .clone()
+            .ok_or_else(|| ActionError::Invalid(format!("'{repo_url}' has no owner")))?;
         let branch = ctx.str_input("branchName").unwrap_or_default().to_string();
-        if branch.is_empty() || branch.starts_with('-') || branch.contains("..") || branch.contains(char::is_whitespace) {
-            return Err(ActionError::Invalid(format!("'{branch}' is not a valid branch name")));
+        if branch.is_empty()
+            || branch.starts_with('-')
+            || branch.contains("..")
+            || branch.contains(char::is_whitespace)
+        {
+            return Err(ActionError::Invalid(format!(
+                "'{branch}' is not a valid branch name"
+            )));
         }
         let (forge, host) = Forge::for_host(ctx, &parsed.host, ForgeKind::Github)?;
-        let (status, repo) = forge.call(reqwest::Method::GET, &format!("/repos/{owner}/{}", parsed.repo), None).await?;
+        let (status, repo) = forge
+            .call(
+                reqwest::Method::GET,
+                &format!("/repos/{owner}/{}", parsed.repo),
+                None,
+            )
+            .await?;
         if status != 200 {
             return Err(forge.failure("reading the repository", status, &repo));
         }
-        let clone_url = checked_clone_url(ctx, repo.get("clone_url").and_then(Value::as_str).unwrap_or_default())?;
+        let clone_url = checked_clone_url(
+            ctx,
+            repo.get("clone_url")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )?;
         let base = ctx
             .str_input("targetBranchName")
             .map(str::to_string)
-            .or_else(|| repo.get("default_branch").and_then(Value::as_str).map(str::to_string))
+            .or_else(|| {
+                repo.get("default_branch")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| "main".into());
         let credentials = push_credentials(&forge, &host, "x-access-token");
         let settings = &ctx.services.git;
@@ -469,28 +614,75 @@ impl Action for PublishGithubPullRequest {
             let timeout = settings.timeout;
             async move {
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                run_git(&dir, &refs, creds.as_ref(), timeout).await.map_err(|e| ActionError::Failed(e.0))
+                run_git(&dir, &refs, creds.as_ref(), timeout)
+                    .await
+                    .map_err(|e| ActionError::Failed(e.0))
             }
         };
         let parent = clone_dir.parent().unwrap_or(ctx.workspace).to_path_buf();
-        let clone_name = clone_dir.file_name().and_then(|n| n.to_str()).unwrap_or("clone").to_string();
-        git(parent, vec!["clone".into(), "--quiet".into(), "--branch".into(), base.clone(), "--".into(), clone_url.clone(), clone_name]).await?;
-        git(clone_dir.clone(), vec!["checkout".into(), "--quiet".into(), "-B".into(), branch.clone()]).await?;
+        let clone_name = clone_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("clone")
+            .to_string();
+        git(
+            parent,
+            vec![
+                "clone".into(),
+                "--quiet".into(),
+                "--branch".into(),
+                base.clone(),
+                "--".into(),
+                clone_url.clone(),
+                clone_name,
+            ],
+        )
+        .await?;
+        git(
+            clone_dir.clone(),
+            vec![
+                "checkout".into(),
+                "--quiet".into(),
+                "-B".into(),
+                branch.clone(),
+            ],
+        )
+        .await?;
         let source = resolve_inside(ctx.workspace, ctx.str_input("sourcePath").unwrap_or("./"))?;
         let target = resolve_inside(&clone_dir, ctx.str_input("targetPath").unwrap_or("./"))?;
         copy_tree(&source, &target, &clone_dir)?;
         git(clone_dir.clone(), vec!["add".into(), "--all".into()]).await?;
-        let message = ctx.str_input("gitCommitMessage").or(ctx.str_input("title")).unwrap_or("changes").to_string();
+        let message = ctx
+            .str_input("gitCommitMessage")
+            .or(ctx.str_input("title"))
+            .unwrap_or("changes")
+            .to_string();
         git(
             clone_dir.clone(),
             vec![
-                "-c".into(), format!("user.name={}", settings.author_name),
-                "-c".into(), format!("user.email={}", settings.author_email),
-                "commit".into(), "--quiet".into(), "--allow-empty".into(), "-m".into(), message,
+                "-c".into(),
+                format!("user.name={}", settings.author_name),
+                "-c".into(),
+                format!("user.email={}", settings.author_email),
+                "commit".into(),
+                "--quiet".into(),
+                "--allow-empty".into(),
+                "-m".into(),
+                message,
             ],
         )
         .await?;
-        git(clone_dir.clone(), vec!["push".into(), "--quiet".into(), "--".into(), clone_url.clone(), format!("HEAD:refs/heads/{branch}")]).await?;
+        git(
+            clone_dir.clone(),
+            vec![
+                "push".into(),
+                "--quiet".into(),
+                "--".into(),
+                clone_url.clone(),
+                format!("HEAD:refs/heads/{branch}"),
+            ],
+        )
+        .await?;
         let _ = std::fs::remove_dir_all(&clone_dir);
         let (status, pr) = forge
             .call(
@@ -507,9 +699,20 @@ impl Action for PublishGithubPullRequest {
         if status != 201 && status != 200 {
             return Err(forge.failure("creating the pull request", status, &pr));
         }
-        ctx.info(format!("Pull request created: {}", pr.get("html_url").and_then(Value::as_str).unwrap_or_default()));
-        ctx.output("remoteUrl", pr.get("html_url").cloned().unwrap_or(Value::Null));
-        ctx.output("pullRequestNumber", pr.get("number").cloned().unwrap_or(Value::Null));
+        ctx.info(format!(
+            "Pull request created: {}",
+            pr.get("html_url")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        ));
+        ctx.output(
+            "remoteUrl",
+            pr.get("html_url").cloned().unwrap_or(Value::Null),
+        );
+        ctx.output(
+            "pullRequestNumber",
+            pr.get("number").cloned().unwrap_or(Value::Null),
+        );
         ctx.output("targetBranchName", json!(base));
         Ok(())
     }
@@ -520,7 +723,10 @@ fn tempfile_dir(workspace: &Path) -> Result<PathBuf, ActionError> {
     let parent = workspace.parent().unwrap_or(workspace);
     let name = format!(
         "{}-pr-{}",
-        workspace.file_name().and_then(|n| n.to_str()).unwrap_or("ws"),
+        workspace
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("ws"),
         std::process::id()
     );
     let dir = parent.join(name);
@@ -544,7 +750,8 @@ fn copy_tree(from: &Path, to: &Path, root: &Path) -> Result<(), ActionError> {
             if let Some(p) = out.parent() {
                 std::fs::create_dir_all(p).map_err(|e| super::io_error("cannot create", p, e))?;
             }
-            std::fs::copy(entry.path(), &out).map_err(|e| super::io_error("cannot copy", entry.path(), e))?;
+            std::fs::copy(entry.path(), &out)
+                .map_err(|e| super::io_error("cannot copy", entry.path(), e))?;
         }
     }
     Ok(())
@@ -569,21 +776,38 @@ impl Action for PublishGitlab {
     }
     fn output_schema(&self) -> Value {
         let mut schema = publish_output_schema();
-        schema["properties"]["projectId"] = json!({ "title": "The ID of the project", "type": "number" });
+        schema["properties"]["projectId"] =
+            json!({ "title": "The ID of the project", "type": "number" });
         schema
     }
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
         let repo_url = ctx.str_input("repoUrl").unwrap_or_default().to_string();
         let parsed = parse_repo_url(&repo_url).map_err(ActionError::Invalid)?;
-        let owner = parsed.owner.clone().ok_or_else(|| ActionError::Invalid(format!("'{repo_url}' has no owner")))?;
+        let owner = parsed
+            .owner
+            .clone()
+            .ok_or_else(|| ActionError::Invalid(format!("'{repo_url}' has no owner")))?;
         let (forge, host) = Forge::for_host(ctx, &parsed.host, ForgeKind::Gitlab)?;
         let encoded_owner = owner.replace('/', "%2F");
-        let (status, namespace) = forge.call(reqwest::Method::GET, &format!("/namespaces/{encoded_owner}"), None).await?;
+        let (status, namespace) = forge
+            .call(
+                reqwest::Method::GET,
+                &format!("/namespaces/{encoded_owner}"),
+                None,
+            )
+            .await?;
         if status != 200 {
-            return Err(forge.failure(&format!("finding the namespace '{owner}'"), status, &namespace));
+            return Err(forge.failure(
+                &format!("finding the namespace '{owner}'"),
+                status,
+                &namespace,
+            ));
         }
         let namespace_id = namespace.get("id").cloned().unwrap_or(Value::Null);
-        ctx.info(format!("Creating project {owner}/{} on {}", parsed.repo, parsed.host));
+        ctx.info(format!(
+            "Creating project {owner}/{} on {}",
+            parsed.repo, parsed.host
+        ));
         let (status, project) = forge
             .call(
                 reqwest::Method::POST,
@@ -599,15 +823,31 @@ impl Action for PublishGitlab {
         if status != 201 && status != 200 {
             return Err(forge.failure("creating the project", status, &project));
         }
-        let clone_url = checked_clone_url(ctx, project.get("http_url_to_repo").and_then(Value::as_str).unwrap_or_default())?;
-        let web_url = project.get("web_url").and_then(Value::as_str).unwrap_or(&clone_url).to_string();
+        let clone_url = checked_clone_url(
+            ctx,
+            project
+                .get("http_url_to_repo")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )?;
+        let web_url = project
+            .get("web_url")
+            .and_then(Value::as_str)
+            .unwrap_or(&clone_url)
+            .to_string();
         let credentials = push_credentials(&forge, &host, "oauth2");
         let hash = commit_and_push(ctx, &clone_url, credentials.as_ref()).await?;
         let branch = ctx.str_input("defaultBranch").unwrap_or("main").to_string();
         ctx.output("remoteUrl", json!(web_url));
-        ctx.output("repoContentsUrl", json!(format!("{web_url}/-/blob/{branch}")));
+        ctx.output(
+            "repoContentsUrl",
+            json!(format!("{web_url}/-/blob/{branch}")),
+        );
         ctx.output("commitHash", json!(hash));
-        ctx.output("projectId", project.get("id").cloned().unwrap_or(Value::Null));
+        ctx.output(
+            "projectId",
+            project.get("id").cloned().unwrap_or(Value::Null),
+        );
         Ok(())
     }
 }

@@ -23,7 +23,11 @@ impl From<ScaffolderError> for ApiError {
         match e {
             ScaffolderError::Invalid(m) => ApiError::Invalid(m),
             ScaffolderError::Fields(errors) => ApiError::Invalid(
-                errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ),
             ScaffolderError::NotFound(m) => ApiError::NotFound(m),
             ScaffolderError::Conflict(m) => ApiError::Conflict(m),
@@ -59,7 +63,12 @@ fn field_errors_response(errors: &[FieldError]) -> Response {
         "errors": items,
         "error": { "name": "InputError", "message": errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ") },
     });
-    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 #[utoipa::path(get, path = "/api/scaffolder/v2/actions", tag = "scaffolder",
@@ -79,7 +88,9 @@ pub async fn parameter_schema(
     State(state): State<AppState>,
     ApiPath((namespace, kind, name)): ApiPath<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let schema = service(&state)?.parameter_schema(&namespace, &kind, &name).await?;
+    let schema = service(&state)?
+        .parameter_schema(&namespace, &kind, &name)
+        .await?;
     respond::json_value(StatusCode::OK, &schema)
 }
 
@@ -106,14 +117,31 @@ pub async fn create_task(
     ApiJson(request): ApiJson<CreateTaskRequest>,
 ) -> Result<Response, ApiError> {
     let service = service(&state)?;
-    let values = if request.values.is_null() { json!({}) } else { request.values };
+    let values = if request.values.is_null() {
+        json!({})
+    } else {
+        request.values
+    };
     let created_by = created_by(&actor);
     match service
-        .create_task(&request.template_ref, values.clone(), request.secrets.unwrap_or_default(), created_by)
+        .create_task(
+            &request.template_ref,
+            values.clone(),
+            request.secrets.unwrap_or_default(),
+            created_by,
+        )
         .await
     {
         Ok(id) => {
-            audit::record(&state, &actor.0, "task.create", &id, None, Some(json!({ "templateRef": request.template_ref, "values": values }))).await;
+            audit::record(
+                &state,
+                &actor.0,
+                "task.create",
+                &id,
+                None,
+                Some(json!({ "templateRef": request.template_ref, "values": values })),
+            )
+            .await;
             respond::json_value(StatusCode::CREATED, &json!({ "id": id }))
         }
         Err(ScaffolderError::Fields(errors)) => Ok(field_errors_response(&errors)),
@@ -135,10 +163,15 @@ pub fn created_by(actor: &Actor) -> Option<String> {
 #[utoipa::path(get, path = "/api/scaffolder/v2/tasks", tag = "scaffolder",
     params(("createdBy" = Option<String>, Query), ("limit" = Option<usize>, Query), ("offset" = Option<usize>, Query)),
     responses((status = 200, description = "`{tasks, totalTasks}`, newest first")))]
-pub async fn list_tasks(State(state): State<AppState>, query: QueryParams) -> Result<Response, ApiError> {
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    query: QueryParams,
+) -> Result<Response, ApiError> {
     let limit = query.integer("limit")?.unwrap_or(100);
     let offset = query.integer("offset")?.unwrap_or(0);
-    let body = service(&state)?.list_tasks(query.single("createdBy")?, limit, offset).await?;
+    let body = service(&state)?
+        .list_tasks(query.single("createdBy")?, limit, offset)
+        .await?;
     respond::json_value(StatusCode::OK, &body)
 }
 
@@ -146,7 +179,10 @@ pub async fn list_tasks(State(state): State<AppState>, query: QueryParams) -> Re
     params(("taskId" = String, Path)),
     responses((status = 200, description = "The task: `{id, spec, status, createdAt, lastHeartbeatAt, createdBy}`"),
         (status = 404, description = "No such task", body = crate::types::ErrorResponse)))]
-pub async fn get_task(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn get_task(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let task = service(&state)?.task(&id).await?;
     respond::json_value(StatusCode::OK, &task)
 }
@@ -167,7 +203,10 @@ pub async fn task_events(
 fn after_param(query: &QueryParams) -> Result<Option<i64>, ApiError> {
     query
         .single("after")?
-        .map(|a| a.parse::<i64>().map_err(|_| ApiError::Invalid(format!("after must be an integer, got '{a}'"))))
+        .map(|a| {
+            a.parse::<i64>()
+                .map_err(|_| ApiError::Invalid(format!("after must be an integer, got '{a}'")))
+        })
         .transpose()
 }
 
@@ -204,7 +243,11 @@ pub async fn task_eventstream(
             let mut done = false;
             for event in events {
                 after = event.get("id").and_then(Value::as_i64).or(after);
-                let kind = event.get("type").and_then(Value::as_str).unwrap_or("log").to_string();
+                let kind = event
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("log")
+                    .to_string();
                 done |= kind == "completion";
                 let chunk = format!("event: {kind}\ndata: {event}\n\n");
                 if sender.send(chunk).await.is_err() {
@@ -224,7 +267,10 @@ pub async fn task_eventstream(
     });
     let mut response = Response::new(Body::from_stream(ChunkStream(receiver)));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
@@ -292,12 +338,27 @@ pub async fn dry_run(
     for entry in request.directory_contents {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(entry.base64_content.as_bytes())
-            .map_err(|e| ApiError::Invalid(format!("directoryContents '{}': not base64: {e}", entry.path)))?;
+            .map_err(|e| {
+                ApiError::Invalid(format!(
+                    "directoryContents '{}': not base64: {e}",
+                    entry.path
+                ))
+            })?;
         files.push((entry.path, bytes));
     }
-    let values = if request.values.is_null() { json!({}) } else { request.values };
+    let values = if request.values.is_null() {
+        json!({})
+    } else {
+        request.values
+    };
     match service(&state)?
-        .dry_run(&request.template, values, request.secrets.unwrap_or_default(), &files, created_by(&actor))
+        .dry_run(
+            &request.template,
+            values,
+            request.secrets.unwrap_or_default(),
+            &files,
+            created_by(&actor),
+        )
         .await
     {
         Ok(body) => respond::json_value(StatusCode::OK, &body),
