@@ -10,6 +10,7 @@
 pub mod actions;
 pub mod confine;
 pub mod filters;
+pub mod form;
 pub mod git;
 pub mod log;
 pub mod render;

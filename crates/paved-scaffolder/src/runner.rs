@@ -197,12 +197,11 @@ pub async fn run_template(
             }
             for (name, value) in action_context.output {
                 if iteration.is_some() {
-                    match output
+                    if let Value::Array(items) = output
                         .entry(name)
                         .or_insert_with(|| Value::Array(Vec::new()))
                     {
-                        Value::Array(items) => items.push(value),
-                        _ => {}
+                        items.push(value);
                     }
                 } else {
                     output.insert(name, value);

@@ -330,70 +330,15 @@ impl ScaffolderService {
             .parameter_schema())
     }
 
-    /// Every check the values must pass before anything runs: each parameters step's JSON
-    /// Schema, then the guardrails — the EntityNamePicker value follows the naming pattern and
-    /// is not taken in the catalog, OwnerPicker values exist in the catalog.
+    /// Every check the values must pass before anything runs (see [`check_values`]).
     pub async fn check_values(&self, template: &Template, values: &Value) -> Vec<FieldError> {
-        let mut errors = schema_errors(template, values);
-        let namespace = values
-            .get("namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("default");
-        for field in template.fields_with_widget("EntityNamePicker") {
-            let Some(name) = values.get(&field).and_then(Value::as_str) else {
-                continue;
-            };
-            if errors.iter().any(|e| e.field == field) {
-                continue;
-            }
-            if let Some(message) = naming_violation(
-                name,
-                &self.settings.naming_pattern,
-                self.settings.naming_max_length,
-            ) {
-                errors.push(FieldError {
-                    field: field.clone(),
-                    message,
-                });
-                continue;
-            }
-            for kind in ["component", "api", "resource", "system", "domain"] {
-                let entity_ref = EntityRef::new(kind, namespace, name);
-                if let Ok(Some(_)) = self.catalog.entity_by_ref(&entity_ref).await {
-                    errors.push(FieldError {
-                        field: field.clone(),
-                        message: format!("the name '{name}' is already taken by {entity_ref}"),
-                    });
-                    break;
-                }
-            }
-        }
-        for (field, schema) in template.parameter_properties() {
-            if schema.get("ui:field").and_then(Value::as_str) != Some("OwnerPicker") {
-                continue;
-            }
-            let Some(owner) = values.get(&field).and_then(Value::as_str) else {
-                continue;
-            };
-            let parsed = EntityRef::parse(
-                owner,
-                paved_model::RefDefaults {
-                    kind: Some("group"),
-                    namespace: "default",
-                },
-            );
-            let exists = match &parsed {
-                Ok(r) => matches!(self.catalog.entity_by_ref(r).await, Ok(Some(_))),
-                Err(_) => false,
-            };
-            if !exists {
-                errors.push(FieldError {
-                    field,
-                    message: format!("owner '{owner}' does not exist in the catalog"),
-                });
-            }
-        }
-        errors
+        check_values(
+            template,
+            values,
+            &self.settings,
+            Some(&CatalogPort(self.catalog.clone())),
+        )
+        .await
     }
 
     /// Creates a task for a template of the catalog and queues it. Values are checked first;
@@ -877,44 +822,86 @@ impl ScaffolderService {
 /// Checks values against each parameters step's JSON Schema (`ui:*` keys are ignored by the
 /// validator as unknown keywords).
 pub fn schema_errors(template: &Template, values: &Value) -> Vec<FieldError> {
-    let mut errors = Vec::new();
+    let mut errors: Vec<FieldError> = Vec::new();
     for step in &template.parameters {
-        let validator = match jsonschema::validator_for(&step.schema) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.push(FieldError {
-                    field: String::new(),
-                    message: format!("the template's parameters schema is invalid: {e}"),
-                });
-                continue;
+        for error in crate::form::step_errors(&step.schema, values) {
+            if !errors.contains(&error) {
+                errors.push(error);
             }
+        }
+    }
+    errors
+}
+
+/// Every check values must pass before anything runs: each parameters step's JSON Schema, then
+/// the guardrails — the EntityNamePicker value follows the naming pattern and is not taken in
+/// the catalog, OwnerPicker values exist in the catalog. Without a catalog (the CLI run offline)
+/// only the schema and the naming pattern are checked.
+pub async fn check_values(
+    template: &Template,
+    values: &Value,
+    settings: &ScaffolderSettings,
+    catalog: Option<&dyn CatalogAccess>,
+) -> Vec<FieldError> {
+    let mut errors = schema_errors(template, values);
+    let namespace = values
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    for field in template.fields_with_widget("EntityNamePicker") {
+        let Some(name) = values.get(&field).and_then(Value::as_str) else {
+            continue;
         };
-        for error in validator.iter_errors(values) {
-            let path = error.instance_path().to_string();
-            let mut field = path
-                .trim_start_matches('/')
-                .split('/')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let message = error.to_string();
-            // A missing required property is reported at the object; name the property.
-            if field.is_empty()
-                && let jsonschema::error::ValidationErrorKind::Required { property } = error.kind()
-            {
-                field = property.as_str().unwrap_or_default().to_string();
+        if errors.iter().any(|e| e.field == field) {
+            continue;
+        }
+        if let Some(message) =
+            naming_violation(name, &settings.naming_pattern, settings.naming_max_length)
+        {
+            errors.push(FieldError {
+                field: field.clone(),
+                message,
+            });
+            continue;
+        }
+        let Some(catalog) = catalog else { continue };
+        for kind in ["component", "api", "resource", "system", "domain"] {
+            let entity_ref = EntityRef::new(kind, namespace, name);
+            if let Ok(Some(_)) = catalog.entity(&entity_ref.to_string()).await {
+                errors.push(FieldError {
+                    field: field.clone(),
+                    message: format!("the name '{name}' is already taken by {entity_ref}"),
+                });
+                break;
             }
-            let message = if message.contains("is a required property") {
-                "is required".to_string()
-            } else {
-                message
-            };
-            if !errors
-                .iter()
-                .any(|e: &FieldError| e.field == field && e.message == message)
-            {
-                errors.push(FieldError { field, message });
-            }
+        }
+    }
+    let Some(catalog) = catalog else {
+        return errors;
+    };
+    for (field, schema) in template.parameter_properties() {
+        if schema.get("ui:field").and_then(Value::as_str) != Some("OwnerPicker") {
+            continue;
+        }
+        let Some(owner) = values.get(&field).and_then(Value::as_str) else {
+            continue;
+        };
+        let parsed = EntityRef::parse(
+            owner,
+            paved_model::RefDefaults {
+                kind: Some("group"),
+                namespace: "default",
+            },
+        );
+        let exists = match &parsed {
+            Ok(r) => matches!(catalog.entity(&r.to_string()).await, Ok(Some(_))),
+            Err(_) => false,
+        };
+        if !exists {
+            errors.push(FieldError {
+                field,
+                message: format!("owner '{owner}' does not exist in the catalog"),
+            });
         }
     }
     errors

@@ -438,10 +438,9 @@ fn referenced_steps(expr: &str) -> Vec<&str> {
             } else if let Some(name) = after
                 .strip_prefix("['")
                 .or_else(|| after.strip_prefix("[\""))
+                && let Some(end) = name.find(['\'', '"'])
             {
-                if let Some(end) = name.find(['\'', '"']) {
-                    out.push(&name[..end]);
-                }
+                out.push(&name[..end]);
             }
         }
         rest = after;

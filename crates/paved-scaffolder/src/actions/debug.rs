@@ -30,7 +30,7 @@ impl Action for Log {
     }
     async fn run(&self, ctx: &mut ActionContext<'_>) -> Result<(), ActionError> {
         if let Some(message) = ctx.str_input("message") {
-            ctx.info(message.to_string());
+            ctx.info(message);
         }
         let list = ctx
             .input
