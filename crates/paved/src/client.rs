@@ -96,7 +96,7 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
             page_size,
             format,
         } => {
-            let api = Api::new(&server)?;
+            let api = Api::from_args(&server)?;
             let filters = combined_filters(kind.as_deref(), &filters);
             let items = list_entities(&api, &filters, limit, usize::from(page_size)).await?;
             match format {
@@ -105,7 +105,7 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
             }
         }
         CatalogCommand::Get { server, entity } => {
-            let api = Api::new(&server)?;
+            let api = Api::from_args(&server)?;
             let entity_ref = parse_ref(&entity)?;
             let path = format!(
                 "entities/by-name/{}/{}/{}",
@@ -121,7 +121,7 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
             target,
             dry_run,
         } => {
-            let api = Api::new(&server)?;
+            let api = Api::from_args(&server)?;
             let (kind, target) = location_of(&target);
             let query: Vec<(&str, String)> = if dry_run {
                 vec![("dryRun", "true".to_owned())]
@@ -141,7 +141,7 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
             print!("{}", import_summary(&result?, dry_run));
         }
         CatalogCommand::Refresh { server, entity } => {
-            let api = Api::new(&server)?;
+            let api = Api::from_args(&server)?;
             let entity_ref = parse_ref(&entity)?;
             api.call(
                 Method::POST,
@@ -347,7 +347,7 @@ fn import_summary(result: &Value, dry_run: bool) -> String {
 }
 
 /// The catalog API of one server.
-struct Api {
+pub(crate) struct Api {
     client: reqwest::Client,
     /// `--server` as given, for messages.
     server: String,
@@ -356,14 +356,15 @@ struct Api {
 }
 
 impl Api {
-    fn new(args: &ServerArgs) -> anyhow::Result<Self> {
-        let mut base = Url::parse(&args.server)
-            .with_context(|| format!("invalid --server URL '{}'", args.server))?;
+    fn from_args(args: &ServerArgs) -> anyhow::Result<Self> {
+        Api::new(&args.server, args.token.clone())
+    }
+
+    pub(crate) fn new(server: &str, token: Option<String>) -> anyhow::Result<Self> {
+        let mut base =
+            Url::parse(server).with_context(|| format!("invalid --server URL '{server}'"))?;
         if !matches!(base.scheme(), "http" | "https") {
-            bail!(
-                "--server must be an http:// or https:// URL, not '{}'",
-                args.server
-            );
+            bail!("--server must be an http:// or https:// URL, not '{server}'");
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -378,20 +379,34 @@ impl Api {
             .context("cannot set up the HTTP client")?;
         Ok(Api {
             client,
-            server: args.server.clone(),
+            server: server.to_string(),
             base,
-            token: args.token.clone(),
+            token,
         })
     }
 
     /// Calls the API; a non-2xx answer becomes an error carrying Backstage's `error.message`.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
+        self.call_optional(method, path, query, body, true)
+            .await?
+            .ok_or_else(|| anyhow!("the server answered 404 Not Found"))
+    }
+
+    /// Like [`Api::call`]; a 404 answer is `None` unless `not_found_is_error`.
+    pub(crate) async fn call_optional(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Value>,
+        not_found_is_error: bool,
+    ) -> anyhow::Result<Option<Value>> {
         let mut url = self.base.join(path).context("invalid request path")?;
         if !query.is_empty() {
             let mut pairs = url.query_pairs_mut();
@@ -415,13 +430,17 @@ impl Api {
             .text()
             .await
             .context("cannot read the server's answer")?;
+        if status == StatusCode::NOT_FOUND && !not_found_is_error {
+            return Ok(None);
+        }
         if !status.is_success() {
             return Err(anyhow!(server_error_message(status, &text)));
         }
         if text.trim().is_empty() {
-            return Ok(Value::Null);
+            return Ok(Some(Value::Null));
         }
         serde_json::from_str(&text)
+            .map(Some)
             .with_context(|| format!("the server's answer to {url} is not JSON"))
     }
 }

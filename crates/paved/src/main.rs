@@ -7,6 +7,7 @@
 mod client;
 mod config;
 mod serve;
+mod template;
 mod validate;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -31,6 +32,10 @@ enum Command {
     /// Talk to a running paved server.
     #[command(subcommand)]
     Catalog(client::CatalogCommand),
+    /// Run a Software Template on this machine (`run`) or render it without publishing
+    /// (`dry-run`), with the server's scaffolder engine.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Validate(args) => validate::run(&args),
         Command::Catalog(command) => client::run(command),
+        Command::Template(command) => template::run(command),
         Command::Config(ConfigCommand::Docs) => {
             print!("{}", config::reference_markdown());
             Ok(ExitCode::SUCCESS)

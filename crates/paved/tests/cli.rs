@@ -579,3 +579,151 @@ fn serve_demo_loads_the_demo_organisation() {
             .is_file()
     );
 }
+
+/// The demo's Rust golden path, as shipped.
+fn golden_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("demo/golden-paths")
+        .join(name)
+}
+
+const GOLDEN_VALUES: &str = "name: orders-api\ndescription: \"Takes orders: fast.\"\nowner: group:default/platform\nsystem: system:default/developer-platform\nrepoUrl: github.com?owner=northwind&repo=orders-api\n";
+
+#[test]
+fn template_dry_run_renders_a_golden_path_without_publishing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(&dir.path().join("values.yaml"), GOLDEN_VALUES);
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = run(paved(dir.path()).args([
+        "template",
+        "dry-run",
+        golden_path("rust-axum-service").to_str().unwrap(),
+        "--values",
+        "values.yaml",
+        "--set",
+        "lifecycle=production",
+        "--output",
+        "out",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("files in"), "{stdout}");
+    // The publish and register steps were skipped, so their outputs are empty.
+    assert!(
+        stderr.contains("Skipping") || stderr.contains("dry run"),
+        "{stderr}"
+    );
+    let catalog_info =
+        std::fs::read_to_string(out.join("catalog-info.yaml")).expect("catalog-info.yaml rendered");
+    assert!(catalog_info.contains("name: orders-api"), "{catalog_info}");
+    assert!(
+        catalog_info.contains("lifecycle: production"),
+        "{catalog_info}"
+    );
+    assert!(out.join("Cargo.toml").is_file());
+    assert!(!out.join(".git").exists(), "nothing was committed");
+    // What it rendered is a valid catalog file.
+    let (code, _, stderr) = run(paved(dir.path()).args(["validate", "out/catalog-info.yaml"]));
+    assert_eq!(code, 0, "{stderr}");
+
+    // The output folder must be empty: nothing is overwritten.
+    let (code, _, stderr) = run(paved(dir.path()).args([
+        "template",
+        "dry-run",
+        golden_path("rust-axum-service").to_str().unwrap(),
+        "--values",
+        "values.yaml",
+        "--output",
+        "out",
+    ]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("not empty"), "{stderr}");
+}
+
+#[test]
+fn template_values_are_checked_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        &dir.path().join("values.yaml"),
+        &GOLDEN_VALUES.replace("name: orders-api", "name: Orders_API"),
+    );
+    let (code, _, stderr) = run(paved(dir.path()).args([
+        "template",
+        "run",
+        golden_path("rust-axum-service").to_str().unwrap(),
+        "--values",
+        "values.yaml",
+        "--output",
+        "out",
+    ]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the values are not valid"), "{stderr}");
+    assert!(stderr.contains("  name: "), "{stderr}");
+    assert!(
+        !dir.path().join("out/Cargo.toml").exists(),
+        "nothing was rendered"
+    );
+    // A template of the catalog needs a server to be found.
+    let (code, _, stderr) =
+        run(paved(dir.path()).args(["template", "dry-run", "template:default/rust-axum-service"]));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--server"), "{stderr}");
+}
+
+#[test]
+fn template_run_publishes_to_a_local_bare_repository() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("git")).unwrap();
+    write(
+        &root.join("paved.yaml"),
+        &format!(
+            "scaffolder:\n  git_hosts:\n    - host: github.com\n      remote: file://{}/git/{{owner}}/{{repo}}.git\n  local_git_roots: [{}/git]\n",
+            root.display(),
+            root.display()
+        ),
+    );
+    // Only the render and publish steps: registering needs a server.
+    let template =
+        std::fs::read_to_string(golden_path("rust-axum-service").join("template.yaml")).unwrap();
+    let cut = template.find("    - id: register").expect("register step");
+    let end = template[cut..].find("  output:").expect("output") + cut;
+    let template = format!("{}{}", &template[..cut], &template[end..]).replace(
+        "entityRef: ${{ steps['register'].output.entityRef }}",
+        "url: https://example.invalid/",
+    );
+    write(&root.join("tpl/template.yaml"), &template);
+    let skeleton = golden_path("rust-axum-service").join("skeleton");
+    let status = Command::new("cp")
+        .args([
+            "-r",
+            skeleton.to_str().unwrap(),
+            root.join("tpl/").to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    write(&root.join("values.yaml"), GOLDEN_VALUES);
+    let (code, stdout, stderr) = run(paved(&root).args([
+        "template",
+        "run",
+        "tpl",
+        "--values",
+        "values.yaml",
+        "--output",
+        "work",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let remote = format!("file://{}/git/northwind/orders-api.git", root.display());
+    assert!(
+        stdout.contains(&format!("Repository: {remote}")),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run(Command::new("git").args([
+        "--git-dir",
+        root.join("git/northwind/orders-api.git").to_str().unwrap(),
+        "show",
+        "main:catalog-info.yaml",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("name: orders-api"), "{stdout}");
+}
