@@ -432,6 +432,72 @@ test("dark theme: the system setting applies and passes the contrast checks", as
   await context.close();
 });
 
+test("golden path: the Rust service template, from the gallery to the new component", async () => {
+  const { context, page, problems } = await openContext();
+  const started = Date.now();
+  await page.goto(`${baseUrl}/`);
+  await page.getByRole("link", { name: "Create", exact: true }).click();
+  await page.waitForURL(/\/create$/);
+  await checkAccessibility(page, "create-gallery");
+  await screenshot(page, "create-gallery");
+  await page.getByLabel("Search templates").fill("rust");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.waitForURL(/\/create\?q=rust/);
+  await page.getByRole("link", { name: "Choose Rust REST API service (axum)" }).click();
+  await page.waitForURL(/\/create\/templates\/default\/rust-axum-service$/);
+
+  // Step 1. The name field has the focus; the pickers suggest from the catalog.
+  assert.equal(await page.evaluate(() => document.activeElement.id), "f-name");
+  const owners = await page.locator("#f-owner-options option").evaluateAll((os) => os.map((o) => o.value));
+  assert.ok(owners.includes("group:default/platform"), "OwnerPicker suggests the demo's groups");
+  await checkAccessibility(page, "create-form");
+  // A name breaking the pattern comes back with the error next to the field.
+  await page.locator("#f-name").fill("Orders API");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.locator("#name-error").waitFor();
+  assert.equal(await page.locator("#f-name").getAttribute("aria-invalid"), "true");
+  await screenshot(page, "create-form-error");
+  await page.locator("#f-name").fill("orders-api");
+  await page.locator("#f-description").fill("Takes and tracks orders.");
+  await page.locator("#f-owner").fill("group:default/platform");
+  await page.locator("#f-system").fill("system:default/developer-platform");
+  await page.locator("#f-lifecycle").selectOption("experimental");
+  await page.getByRole("button", { name: "Next" }).click();
+
+  // Step 2: where the repository goes (the demo sends github.com to a local bare repository).
+  await page.locator("#f-repoUrl-repo").waitFor();
+  await page.locator("#f-repoUrl").selectOption("github.com");
+  await page.locator("#f-repoUrl-owner").fill("northwind");
+  await page.locator("#f-repoUrl-repo").fill("orders-api");
+  await page.getByRole("button", { name: "Review" }).click();
+  await page.getByRole("heading", { name: "Review" }).waitFor();
+  const review = await page.locator(".review").allInnerTexts();
+  assert.match(review.join("\n"), /orders-api/);
+  assert.match(review.join("\n"), /github\.com\?owner=northwind&repo=orders-api/);
+  await checkAccessibility(page, "create-review");
+  await screenshot(page, "create-review");
+  await page.getByRole("button", { name: "Create" }).click();
+
+  // The task page follows the live log until the task ends, then shows the links.
+  await page.waitForURL(/\/create\/tasks\/[0-9a-f-]+$/);
+  await page.locator(".task-log li").first().waitFor();
+  await page.getByRole("link", { name: "Open in catalog" }).waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator("[data-task-status]").innerText(), "completed");
+  const log = await page.locator(".task-log").innerText();
+  assert.match(log, /publish/);
+  await checkAccessibility(page, "create-task");
+  await screenshot(page, "create-task");
+  await page.getByRole("link", { name: "Open in catalog" }).click();
+  await page.waitForURL(/\/catalog\/default\/component\/orders-api$/);
+  assert.equal(await page.locator("h1").innerText(), "orders-api");
+  const seconds = (Date.now() - started) / 1000;
+  writeFileSync(join(artifacts, "golden-path-timing.json"), JSON.stringify({ template: "rust-axum-service", seconds }, null, 2));
+  console.log(`golden path (Rust service) in the browser: ${seconds.toFixed(1)} s`);
+  await screenshot(page, "create-new-component");
+  assertClean(problems, "golden path");
+  await context.close();
+});
+
 test("a form posted from another site is refused", async () => {
   const response = await fetch(`${baseUrl}/catalog/default/component/checkout-service/actions/refresh`, {
     method: "POST",

@@ -133,6 +133,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             target: catalog_file.display().to_string(),
             rules: None,
         });
+        demo_git_host(&mut config)?;
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -141,6 +142,34 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(config, tokens))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's golden paths publish to `github.com`; unless git hosts are configured, the demo
+/// sends those pushes to local bare repositories under `<data_dir>/git/` (created on first
+/// push), so a template runs end to end without an account anywhere.
+fn demo_git_host(config: &mut Config) -> anyhow::Result<()> {
+    if !config.scaffolder.git_hosts.is_empty() {
+        return Ok(());
+    }
+    let root = std::path::absolute(config.data_dir.join("git"))
+        .context("cannot resolve the data folder")?;
+    std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    config
+        .scaffolder
+        .git_hosts
+        .push(crate::config::GitHostConfig {
+            host: "github.com".into(),
+            remote: format!("file://{}/{{owner}}/{{repo}}.git", root.display()),
+            kind: None,
+            api_base_url: None,
+            username: None,
+            token_env: None,
+            token_file: None,
+        });
+    config.scaffolder.local_git_roots.push(root.clone());
+    // catalog:register reads the new repository back through git.
+    config.catalog.allowed_roots.push(root);
+    Ok(())
 }
 
 fn init_logging(config: &Config) -> anyhow::Result<()> {
@@ -215,7 +244,9 @@ fn catalog_settings(config: &Config) -> CatalogSettings {
 
 /// The scaffolder's settings from `scaffolder.*`; git host tokens are read from their
 /// environment variable or file here, so they never sit in the configuration file.
-fn scaffolder_settings(config: &Config) -> anyhow::Result<paved_scaffolder::ScaffolderSettings> {
+pub(crate) fn scaffolder_settings(
+    config: &Config,
+) -> anyhow::Result<paved_scaffolder::ScaffolderSettings> {
     use paved_scaffolder::actions::{ForgeKind, GitHost};
     let mut settings =
         paved_scaffolder::ScaffolderSettings::new(config.data_dir.join("scaffolder"));

@@ -1,6 +1,8 @@
 // paved portal: small enhancements on top of pages that work without JavaScript.
 // - "/" focuses the search box (unless typing in a field already).
 // - The theme toggle overrides the system colour scheme, remembered in this browser.
+// - A running template task's log follows its event stream; the page reloads when it ends
+//   (without JavaScript the page refreshes itself instead).
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -33,5 +35,62 @@
       root.setAttribute("data-theme", next);
       try { window.localStorage.setItem("paved-theme", next); } catch (e) { /* ignore */ }
     });
+  });
+
+  function followTask(list) {
+    var base = list.getAttribute("data-task-stream").split("?")[0];
+    var after = Number((/after=(\d+)/.exec(list.getAttribute("data-task-stream")) || [0, 0])[1]);
+    var source = null;
+    function line(event) {
+      var li = document.createElement("li");
+      var time = document.createElement("time");
+      time.className = "muted";
+      time.textContent = String(event.createdAt || "").slice(11, 19);
+      li.appendChild(time);
+      li.appendChild(document.createTextNode(" "));
+      var step = event.body && event.body.stepId;
+      if (step) {
+        var badge = document.createElement("span");
+        badge.className = "badge step-badge";
+        badge.textContent = step;
+        li.appendChild(badge);
+        li.appendChild(document.createTextNode(" "));
+        var status = event.body.status;
+        var row = status && document.querySelector("[data-step='" + (window.CSS && CSS.escape ? CSS.escape(step) : step) + "']");
+        if (row) row.className = "step status-" + status;
+      }
+      var msg = document.createElement("span");
+      msg.className = "msg";
+      msg.textContent = (event.body && event.body.message) || "";
+      li.appendChild(msg);
+      list.appendChild(li);
+    }
+    function connect() {
+      source = new EventSource(base + "?after=" + after);
+      var onEvent = function (e) {
+        var event;
+        try { event = JSON.parse(e.data); } catch (err) { return; }
+        if (typeof event.id === "number") after = Math.max(after, event.id);
+        if (event.body && event.body.message) line(event);
+        if (e.type === "completion") {
+          source.close();
+          window.location.reload();
+        }
+      };
+      ["log", "completion", "cancelled", "recovered"].forEach(function (type) {
+        source.addEventListener(type, onEvent);
+      });
+      source.onerror = function () {
+        // The stream ended or the connection broke: reconnect from the last event seen.
+        source.close();
+        window.setTimeout(connect, 1000);
+      };
+    }
+    connect();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var list = document.querySelector("[data-task-stream]");
+    if (list && window.EventSource) followTask(list);
   });
 })();

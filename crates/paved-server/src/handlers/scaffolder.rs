@@ -229,8 +229,18 @@ pub async fn task_eventstream(
     query: QueryParams,
 ) -> Result<Response, ApiError> {
     let service = service(&state)?;
-    let mut after = after_param(&query)?;
-    // Fails with 404 before the stream starts.
+    let after = after_param(&query)?;
+    Ok(event_stream(service, id, after).await?)
+}
+
+/// A task's events after `after` as server-sent events (`event: <type>`, `data: <event JSON>`),
+/// live until the completion event; the API and the portal's task page both stream this. Fails
+/// (before the stream starts) when there is no such task.
+pub(crate) async fn event_stream(
+    service: Arc<ScaffolderService>,
+    id: String,
+    mut after: Option<i64>,
+) -> Result<Response, ScaffolderError> {
     service.events(&id, Some(i64::MAX)).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<String>(64);
     tokio::spawn(async move {

@@ -1,5 +1,5 @@
 //! The developer portal: server-rendered HTML pages over the catalog (home, catalog table,
-//! entity pages, registration, processing errors), enhanced with htmx but fully usable
+//! entity pages, registration, processing errors, templates and their tasks), enhanced with htmx but fully usable
 //! without JavaScript. Templates and assets are compiled into the binary.
 //!
 //! Pages are thin like the API's handlers: they call `CatalogService`, shape what they got
@@ -8,6 +8,7 @@
 
 mod assets;
 mod catalog;
+mod create;
 mod entity;
 mod errors;
 mod graph;
@@ -90,6 +91,16 @@ pub(crate) fn routes() -> Router<AppState> {
             "/catalog-import",
             get(register::form).post(register::submit),
         )
+        .route("/create", get(create::gallery))
+        .route(
+            "/create/templates/{namespace}/{name}",
+            get(create::form_page).post(create::form_submit),
+        )
+        .route("/create/tasks", get(create::task_list))
+        .route("/create/tasks/{id}", get(create::task_page))
+        .route("/create/tasks/{id}/stream", get(create::task_stream))
+        .route("/create/tasks/{id}/cancel", post(create::task_cancel))
+        .route("/create/tasks/{id}/retry", post(create::task_retry))
         .route("/errors", get(errors::page))
         .route("/whoami", get(identity::whoami).post(identity::choose))
         .route(

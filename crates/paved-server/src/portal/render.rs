@@ -108,6 +108,7 @@ pub enum Section {
     Home,
     Catalog,
     Register,
+    Create,
     Errors,
     Account,
 }
@@ -118,6 +119,7 @@ impl Section {
             Section::Home => "home",
             Section::Catalog => "catalog",
             Section::Register => "register",
+            Section::Create => "create",
             Section::Errors => "errors",
             Section::Account => "account",
         }
