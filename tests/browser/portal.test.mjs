@@ -100,12 +100,16 @@ function watch(page, problems) {
   page.__watched = true;
   page.on("console", (message) => {
     if (message.type() !== "error") return;
-    // The browser logs an expected 404 page load as a console error too.
-    if (page.__expectErrorStatus && /status of 404/.test(message.text())) return;
+    // The browser logs an expected 4xx page load (a 404, a form sent back with its errors) as a
+    // console error too.
+    if (page.__expectErrorStatus && /status of 4\d\d/.test(message.text())) return;
     problems.push(`console: ${message.text()}`);
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("requestfailed", (request) => {
+    // A task page closes its live-log stream when the task ends; the browser reports the
+    // closed stream as aborted.
+    if (/\/create\/tasks\/[^/]+\/stream/.test(request.url()) && request.failure()?.errorText === "net::ERR_ABORTED") return;
     problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
   });
   page.on("response", (response) => {
@@ -452,12 +456,27 @@ test("golden path: the Rust service template, from the gallery to the new compon
   assert.ok(owners.includes("group:default/platform"), "OwnerPicker suggests the demo's groups");
   await checkAccessibility(page, "create-form");
   // A name breaking the pattern comes back with the error next to the field.
-  await page.locator("#f-name").fill("Orders API");
+  // A name breaking the pattern, then one the catalog already has, come back with the error
+  // next to the field.
+  page.__expectErrorStatus = true;
+  await page.locator("#f-name").fill("Parcel Tracker");
   await page.getByRole("button", { name: "Next" }).click();
   await page.locator("#name-error").waitFor();
   assert.equal(await page.locator("#f-name").getAttribute("aria-invalid"), "true");
   await screenshot(page, "create-form-error");
   await page.locator("#f-name").fill("orders-api");
+  await page.locator("#f-description").fill("Takes and tracks orders.");
+  await page.locator("#f-owner").fill("group:default/platform");
+  await page.locator("#f-system").fill("system:default/developer-platform");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.locator("#f-repoUrl-repo").waitFor();
+  await page.locator("#f-repoUrl-repo").fill("orders-api");
+  await page.getByRole("button", { name: "Review" }).click();
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.locator("#name-error").waitFor();
+  assert.match(await page.locator("#name-error").innerText(), /already taken by api:default\/orders-api/);
+  page.__expectErrorStatus = false;
+  await page.locator("#f-name").fill("parcel-tracker");
   await page.locator("#f-description").fill("Takes and tracks orders.");
   await page.locator("#f-owner").fill("group:default/platform");
   await page.locator("#f-system").fill("system:default/developer-platform");
@@ -468,12 +487,12 @@ test("golden path: the Rust service template, from the gallery to the new compon
   await page.locator("#f-repoUrl-repo").waitFor();
   await page.locator("#f-repoUrl").selectOption("github.com");
   await page.locator("#f-repoUrl-owner").fill("northwind");
-  await page.locator("#f-repoUrl-repo").fill("orders-api");
+  await page.locator("#f-repoUrl-repo").fill("parcel-tracker");
   await page.getByRole("button", { name: "Review" }).click();
   await page.getByRole("heading", { name: "Review" }).waitFor();
   const review = await page.locator(".review").allInnerTexts();
-  assert.match(review.join("\n"), /orders-api/);
-  assert.match(review.join("\n"), /github\.com\?owner=northwind&repo=orders-api/);
+  assert.match(review.join("\n"), /parcel-tracker/);
+  assert.match(review.join("\n"), /github\.com\?owner=northwind&repo=parcel-tracker/);
   await checkAccessibility(page, "create-review");
   await screenshot(page, "create-review");
   await page.getByRole("button", { name: "Create" }).click();
@@ -488,8 +507,8 @@ test("golden path: the Rust service template, from the gallery to the new compon
   await checkAccessibility(page, "create-task");
   await screenshot(page, "create-task");
   await page.getByRole("link", { name: "Open in catalog" }).click();
-  await page.waitForURL(/\/catalog\/default\/component\/orders-api$/);
-  assert.equal(await page.locator("h1").innerText(), "orders-api");
+  await page.waitForURL(/\/catalog\/default\/component\/parcel-tracker$/);
+  assert.equal(await page.locator("h1").innerText(), "parcel-tracker");
   const seconds = (Date.now() - started) / 1000;
   writeFileSync(join(artifacts, "golden-path-timing.json"), JSON.stringify({ template: "rust-axum-service", seconds }, null, 2));
   console.log(`golden path (Rust service) in the browser: ${seconds.toFixed(1)} s`);

@@ -643,10 +643,12 @@ fn validate(schema: &Value, values: &Value) -> Vec<(FieldError, bool)> {
             } else {
                 false
             };
-        let message = if required {
-            "is required".to_string()
-        } else {
-            error.to_string()
+        let message = match error.kind() {
+            _ if required => "is required".to_string(),
+            jsonschema::error::ValidationErrorKind::Pattern { pattern } => {
+                format!("must match the pattern {pattern}")
+            }
+            _ => error.to_string(),
         };
         let error = FieldError { field, message };
         if !errors.iter().any(|(e, _)| *e == error) {
