@@ -92,6 +92,9 @@ pub struct FormField {
     pub secret: bool,
     /// The `ui:field` as written, for pickers the portal fills from the catalog.
     pub ui_field: Option<String>,
+    /// Other fields depend on this one's value (`dependencies`): the form is shown again when
+    /// it changes.
+    pub controls: bool,
 }
 
 fn text(schema: &Value, key: &str) -> Option<String> {
@@ -158,6 +161,11 @@ fn fields_of_object(schema: &Value, values: &Value, prefix: &str) -> Vec<FormFie
         }
     }
     if let Some(deps) = schema.get("dependencies").and_then(Value::as_object) {
+        for field in fields.iter_mut() {
+            if deps.contains_key(field.name.trim_start_matches(prefix)) {
+                field.controls = true;
+            }
+        }
         for (on, dep) in deps {
             let current = value_at(values, &format!("{prefix}{on}"));
             if current.is_none_or(Value::is_null) {
@@ -258,6 +266,7 @@ fn field(name: &str, prop: &Value, required: bool, values: &Value, prefix: &str)
         children: Vec::new(),
         secret: false,
         ui_field: ui_field.clone(),
+        controls: false,
     };
     match ui_field.as_deref() {
         Some("EntityPicker" | "OwnerPicker" | "OwnedEntityPicker" | "MyGroupsPicker") => {
@@ -798,6 +807,8 @@ mod tests {
             .expect("port shown");
         assert!(port.required);
         assert!(!service.iter().any(|f| f.name == "schedule"));
+        let kind = service.iter().find(|f| f.name == "kind").unwrap();
+        assert!(kind.controls && !port.controls);
         let job = fields_for_step(&step(), &json!({ "kind": "job" }));
         assert!(job.iter().any(|f| f.name == "schedule"));
         assert!(!job.iter().any(|f| f.name == "port"));

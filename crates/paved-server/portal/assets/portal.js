@@ -89,7 +89,20 @@
     connect();
   }
 
+  // A template form field that others depend on: show the form again when it changes (the
+  // "Update the form" button does the same without JavaScript).
+  document.addEventListener("change", function (event) {
+    var holder = event.target.closest && event.target.closest("[data-controls]");
+    if (!holder) return;
+    var button = holder.querySelector("button[value='refresh']");
+    if (button && button.form) button.form.requestSubmit(button);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-controls] button[value='refresh']").forEach(function (b) {
+      b.classList.add("visually-hidden");
+      b.tabIndex = -1;
+    });
     var list = document.querySelector("[data-task-stream]");
     if (list && window.EventSource) followTask(list);
   });

@@ -268,6 +268,20 @@ pub async fn form_submit(
         let schema = &template.parameters[step].schema;
         let fields = form::fields_for_step(schema, &Value::Object(form.values.clone()));
         let mut errors = form::apply_submission(&fields, &pairs, &mut form.values);
+        if go == "refresh" {
+            // A field others depend on changed: the same step again, with the fields its new
+            // value brings, and no errors yet.
+            return render_form(
+                &state,
+                &session,
+                &template,
+                &form,
+                &[],
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        }
         if go == "back" {
             form.step = step.saturating_sub(1);
             return render_form(
