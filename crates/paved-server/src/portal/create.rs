@@ -224,15 +224,12 @@ pub async fn form_page(
         step: 0,
         values: Map::new(),
     };
-    render_form(
-        &state,
-        &session,
-        &template,
-        &form,
-        &[],
-        None,
-        StatusCode::OK,
-    )
+    FormPage {
+        state: &state,
+        session: &session,
+        template: &template,
+    }
+    .show(&form, &[], None)
     .await
 }
 
@@ -263,6 +260,11 @@ pub async fn form_submit(
     let step = field("_step").parse::<usize>().unwrap_or(0).min(steps);
     let go = field("_go");
     let mut form = FormState { step, values };
+    let page = FormPage {
+        state: &state,
+        session: &session,
+        template: &template,
+    };
 
     if step < steps {
         let schema = &template.parameters[step].schema;
@@ -271,29 +273,11 @@ pub async fn form_submit(
         if go == "refresh" {
             // A field others depend on changed: the same step again, with the fields its new
             // value brings, and no errors yet.
-            return render_form(
-                &state,
-                &session,
-                &template,
-                &form,
-                &[],
-                None,
-                StatusCode::OK,
-            )
-            .await;
+            return page.show(&form, &[], None).await;
         }
         if go == "back" {
             form.step = step.saturating_sub(1);
-            return render_form(
-                &state,
-                &session,
-                &template,
-                &form,
-                &[],
-                None,
-                StatusCode::OK,
-            )
-            .await;
+            return page.show(&form, &[], None).await;
         }
         let current = Value::Object(form.values.clone());
         for error in form::step_errors(schema, &current) {
@@ -302,28 +286,10 @@ pub async fn form_submit(
             }
         }
         if !errors.is_empty() {
-            return render_form(
-                &state,
-                &session,
-                &template,
-                &form,
-                &errors,
-                None,
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
+            return page.show(&form, &errors, None).await;
         }
         form.step = step + 1;
-        return render_form(
-            &state,
-            &session,
-            &template,
-            &form,
-            &[],
-            None,
-            StatusCode::OK,
-        )
-        .await;
+        return page.show(&form, &[], None).await;
     }
 
     // The review step.
@@ -332,41 +298,14 @@ pub async fn form_submit(
             .parse::<usize>()
             .unwrap_or(0)
             .min(steps.saturating_sub(1));
-        return render_form(
-            &state,
-            &session,
-            &template,
-            &form,
-            &[],
-            None,
-            StatusCode::OK,
-        )
-        .await;
+        return page.show(&form, &[], None).await;
     }
     if go == "back" {
         form.step = steps.saturating_sub(1);
-        return render_form(
-            &state,
-            &session,
-            &template,
-            &form,
-            &[],
-            None,
-            StatusCode::OK,
-        )
-        .await;
+        return page.show(&form, &[], None).await;
     }
     if go != "create" {
-        return render_form(
-            &state,
-            &session,
-            &template,
-            &form,
-            &[],
-            None,
-            StatusCode::OK,
-        )
-        .await;
+        return page.show(&form, &[], None).await;
     }
     // `ui:field: Secret` values go to the task's secrets, never into its stored parameters.
     let mut secrets = Map::new();
@@ -404,16 +343,7 @@ pub async fn form_submit(
             // Back to the first step holding a field with an error, errors next to the fields.
             form.values.extend(secrets);
             form.step = first_step_with_error(&template, &form.values, &errors).unwrap_or(steps);
-            render_form(
-                &state,
-                &session,
-                &template,
-                &form,
-                &errors,
-                None,
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            page.show(&form, &errors, None).await
         }
         Err(e) => {
             form.values.extend(secrets);
@@ -424,17 +354,42 @@ pub async fn form_submit(
                 }
                 other => other.to_string(),
             };
-            render_form(
-                &state,
-                &session,
-                &template,
-                &form,
-                &[],
-                Some(&message),
-                StatusCode::BAD_REQUEST,
-            )
-            .await
+            page.show(&form, &[], Some(&message)).await
         }
+    }
+}
+
+/// What every answer of one template's form shares.
+struct FormPage<'a> {
+    state: &'a AppState,
+    session: &'a Session,
+    template: &'a Template,
+}
+
+impl FormPage<'_> {
+    /// The form at `form.step` (the review after the last step); 400 when it comes back with
+    /// errors or a message.
+    async fn show(
+        &self,
+        form: &FormState,
+        errors: &[FieldError],
+        message: Option<&str>,
+    ) -> Response {
+        let status = if errors.is_empty() && message.is_none() {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        render_form(
+            self.state,
+            self.session,
+            self.template,
+            form,
+            errors,
+            message,
+            status,
+        )
+        .await
     }
 }
 
