@@ -544,6 +544,7 @@ async fn cached_facets(
         .catalog
         .facets_cached(&facets, filter.as_ref(), Staleness::WhileRevalidating)
         .await
+        .map(|counts| BTreeMap::clone(&counts))
 }
 
 #[cfg(test)]
