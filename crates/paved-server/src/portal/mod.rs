@@ -8,6 +8,7 @@
 
 mod assets;
 mod catalog;
+mod docs;
 mod entity;
 mod errors;
 mod graph;
@@ -74,6 +75,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/catalog", get(catalog::page))
         .route("/catalog/{namespace}/{kind}/{name}", get(entity::overview))
         .route("/catalog/{namespace}/{kind}/{name}/{tab}", get(entity::tab))
+        .route(
+            "/catalog/{namespace}/{kind}/{name}/docs/{*page}",
+            get(docs::entity_docs_page),
+        )
+        .route("/docs", get(docs::home))
         .route(
             "/catalog/{namespace}/{kind}/{name}/actions/refresh",
             post(entity::refresh),

@@ -107,6 +107,7 @@ pub fn html(status: StatusCode, body: String) -> Response {
 pub enum Section {
     Home,
     Catalog,
+    Docs,
     Register,
     Errors,
     Account,
@@ -117,6 +118,7 @@ impl Section {
         match self {
             Section::Home => "home",
             Section::Catalog => "catalog",
+            Section::Docs => "docs",
             Section::Register => "register",
             Section::Errors => "errors",
             Section::Account => "account",
