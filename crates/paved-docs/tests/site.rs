@@ -289,7 +289,7 @@ async fn git_locations_are_checked_out_and_built() {
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "--quiet", "-m", "docs"]);
     let cache = dir.path().join("cache");
-    let access = access(&[], &cache);
+    let access = access(&[&repo], &cache);
     let location = format!("url:{}?ref=main&path=svc/catalog-info.yaml", repo.display());
     let source = resolve_source(&entity(&location, "dir:."), &access)
         .await
