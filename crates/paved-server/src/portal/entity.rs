@@ -224,7 +224,10 @@ pub(super) fn base_context(
 ) -> minijinja::Value {
     let api_href =
         (loaded.entity_ref.kind() == "api").then(|| format!("{}/definition", loaded.summary.href));
-    let (quick_links, extra_links) = view::quick_links(&loaded.value, None, api_href);
+    let docs_href = paved_docs::source::techdocs_ref(&loaded.value)
+        .is_some()
+        .then(|| format!("{}/docs", loaded.summary.href));
+    let (quick_links, extra_links) = view::quick_links(&loaded.value, docs_href, api_href);
     let notice = notice.and_then(|n| match n {
         "refreshed" => Some("The entity's location was read again."),
         "starred" => Some("Added to your starred entities."),
