@@ -395,11 +395,24 @@ impl DocsService {
         refreshed: &mut HashMap<String, i64>,
     ) -> Result<i64, DocsError> {
         let mut cursor = cursor;
+        // Sites that exist, read once per round when something changed: most changed entities
+        // have no docs, and removing nothing must not cost a write each.
+        let mut existing: Option<HashSet<String>> = None;
         loop {
             let events = self.catalog.changes_since(cursor, 500).await?;
             let Some(last) = events.last() else {
                 break;
             };
+            if existing.is_none() {
+                existing = Some(
+                    self.store
+                        .doc_sites()
+                        .await?
+                        .into_iter()
+                        .map(|s| s.entity_ref)
+                        .collect(),
+                );
+            }
             cursor = last.sequence;
             let refs: Vec<EntityRef> = events.iter().map(|e| e.entity_ref.clone()).collect();
             let entities = self.catalog.entities_by_refs(&refs).await?;
@@ -407,11 +420,12 @@ impl DocsService {
                 let has_docs = raw
                     .and_then(|raw| serde_json::from_str::<Value>(&raw.json).ok())
                     .is_some_and(|v| techdocs_ref(&v).is_some());
+                let key = site_key(entity_ref);
                 if has_docs {
                     self.enqueue_build(entity_ref).await?;
-                } else {
-                    // Gone, or no docs any more: drop a site it may have had.
-                    self.store.delete_doc_site(&site_key(entity_ref)).await?;
+                } else if existing.as_ref().is_some_and(|e| e.contains(&key)) {
+                    // Gone, or no docs any more: drop the site it had.
+                    self.store.delete_doc_site(&key).await?;
                 }
             }
             if events.len() < 500 {
