@@ -306,6 +306,14 @@ async fn the_docs_tab_shows_nav_page_toc_and_problems() {
     let none = get(&app, "/catalog/default/component/plain/docs").await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
 
+    let errors = get(&app, "/errors").await.html();
+    assert!(errors.contains("Documentation build problems"), "{errors}");
+    assert!(errors.contains("docs/index.md:7"), "{errors}");
+    assert!(
+        errors.contains("the page &#x27;gone.md&#x27; does not exist"),
+        "{errors}"
+    );
+
     let home = get(&app, "/docs").await;
     assert_eq!(home.status, StatusCode::OK);
     let home = home.html();
