@@ -317,3 +317,17 @@ async fn git_locations_are_checked_out_and_built() {
         "{escape:?}"
     );
 }
+
+#[test]
+fn mkdocs_files_with_python_tags_and_plugins_still_build() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "mkdocs.yml",
+        "site_name: Tagged\ntheme:\n  name: material\nplugins:\n  - techdocs-core\nmarkdown_extensions:\n  - admonition\n  - pymdownx.emoji:\n      emoji_index: !!python/name:material.extensions.emoji.twemoji\n      emoji_generator: !!python/name:material.extensions.emoji.to_svg\n  - toc:\n      permalink: true\n",
+    );
+    write(dir.path(), "docs/index.md", "# Tagged\n");
+    let site = build_site(dir.path(), BASE, "x", &Limits::default()).unwrap();
+    assert_eq!(site.site_name, "Tagged");
+    assert_eq!(site.pages.len(), 1);
+}
