@@ -296,6 +296,40 @@ test("entity page: header, links bar, cards, YAML, star", async () => {
   await context.close();
 });
 
+test("docs: a component's Docs tab, its nav, contents and the docs home", async () => {
+  const { context, page, problems } = await openContext();
+  // Sites build in the background after start; wait until the checkout site is there.
+  for (let i = 0; i < 300; i++) {
+    const response = await fetch(`${baseUrl}/api/techdocs/metadata/techdocs/default/component/checkout-service`);
+    if (response.ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.goto(`${baseUrl}/catalog/default/component/checkout-service`);
+  await page.locator("nav.tabs").getByRole("link", { name: "Docs", exact: true }).click();
+  await page.waitForURL(/\/catalog\/default\/component\/checkout-service\/docs$/);
+  const content = page.locator("article.docs-content");
+  assert.match(await content.locator("h1").innerText(), /^Checkout Service/);
+  assert.match(await content.locator(".admonition.warning .admonition-title").innerText(), /Card data/);
+  assert.ok((await content.locator("table").count()) > 0);
+  assert.match(await content.locator("code.language-yaml").innerText(), /session-ttl/);
+  assert.match(await page.locator(".docs-toc").innerText(), /Guarantees/);
+  await checkAccessibility(page, "docs-page");
+  await screenshot(page, "docs-checkout-service");
+
+  await page.locator(".docs-nav").getByRole("link", { name: "Checkout flow" }).click();
+  await page.waitForURL(/\/docs\/checkout-flow$/);
+  assert.equal(await page.locator(".docs-nav a[aria-current='page']").innerText(), "Checkout flow");
+  assert.match(await page.locator("article.docs-content code.language-mermaid").innerText(), /sequenceDiagram/);
+  await screenshot(page, "docs-checkout-flow");
+
+  await page.locator("nav.mainnav").getByRole("link", { name: "Docs", exact: true }).click();
+  await page.waitForURL(/\/docs$/);
+  assert.match(await page.locator("table.docs-sites").innerText(), /Checkout Service/);
+  await checkAccessibility(page, "docs-home");
+  assertClean(problems, "docs");
+  await context.close();
+});
+
 test("dependency graph: an SVG with clickable nodes, depth selectable", async () => {
   const { context, page, problems } = await openContext();
   await page.goto(`${baseUrl}/catalog/default/component/checkout-service`);

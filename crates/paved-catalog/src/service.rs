@@ -541,6 +541,16 @@ impl CatalogService {
             .await?)
     }
 
+    /// Change events after `after_sequence`, oldest first, at most `limit`: for followers
+    /// that act on every changed entity (documentation builds).
+    pub async fn changes_since(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> CatalogResult<Vec<ChangeEvent>> {
+        Ok(self.store.changes_since(after_sequence, limit).await?)
+    }
+
     /// `POST /validate-entity`: validates an entity as if read from `location` (a
     /// `type:target` string), without storing it.
     pub fn validate_entity(&self, entity: &Value, location: &str) -> ValidationReport {

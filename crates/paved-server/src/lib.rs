@@ -74,6 +74,8 @@ pub struct AppState {
     pub portal: Arc<PortalState>,
     /// Software templates; `None` = the scaffolder API answers 503.
     pub scaffolder: Option<Arc<paved_scaffolder::ScaffolderService>>,
+    /// Documentation sites; `None` = the docs API answers 503 and the portal shows no docs.
+    pub docs: Option<Arc<paved_docs::DocsService>>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
             metrics,
             portal: Arc::new(PortalState::new()?),
             scaffolder: None,
+            docs: None,
         })
     }
 
@@ -98,11 +101,17 @@ impl AppState {
         self.scaffolder = Some(scaffolder);
         self
     }
+
+    /// The same state with documentation sites enabled.
+    pub fn with_docs(mut self, docs: Arc<paved_docs::DocsService>) -> Self {
+        self.docs = Some(docs);
+        self
+    }
 }
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    use handlers::{entities, health, locations, paved, scaffolder};
+    use handlers::{entities, health, locations, paved, scaffolder, techdocs};
 
     let settings = state.settings.clone();
     let routes = Router::new()
@@ -152,6 +161,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/paved/catalog/errors", get(paved::processing_errors))
         .route("/api/paved/catalog/stats", get(paved::catalog_stats))
         .route("/api/paved/audit", get(paved::audit_log))
+        .route("/api/paved/docs/errors", get(techdocs::docs_errors))
+        .route(
+            "/api/techdocs/static/docs/{namespace}/{kind}/{name}/{*path}",
+            get(techdocs::static_docs),
+        )
+        .route(
+            "/api/techdocs/metadata/techdocs/{namespace}/{kind}/{name}",
+            get(techdocs::techdocs_metadata),
+        )
+        .route(
+            "/api/techdocs/metadata/entity/{namespace}/{kind}/{name}",
+            get(techdocs::entity_metadata),
+        )
         .route("/api/scaffolder/v2/actions", get(scaffolder::list_actions))
         .route(
             "/api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema",

@@ -1,7 +1,7 @@
 //! The OpenAPI document of every endpoint, generated from the handlers' `#[utoipa::path]`
 //! attributes and the request/response types.
 
-use crate::handlers::{entities, health, locations, paved, scaffolder};
+use crate::handlers::{entities, health, locations, paved, scaffolder, techdocs};
 use crate::types;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -34,6 +34,10 @@ use utoipa::{Modify, OpenApi};
         paved::processing_errors,
         paved::catalog_stats,
         paved::audit_log,
+        techdocs::docs_errors,
+        techdocs::static_docs,
+        techdocs::techdocs_metadata,
+        techdocs::entity_metadata,
         scaffolder::list_actions,
         scaffolder::parameter_schema,
         scaffolder::create_task,
@@ -77,12 +81,16 @@ use utoipa::{Modify, OpenApi};
         types::ProcessingErrorItem,
         types::ProcessingErrorsResponse,
         types::CatalogStatsResponse,
+        techdocs::TechDocsMetadata,
+        techdocs::DocsErrorItem,
+        techdocs::DocsErrorsResponse,
     )),
     modifiers(&BearerSecurity),
     tags(
         (name = "catalog", description = "Entities (Backstage-compatible)"),
         (name = "locations", description = "Locations (Backstage-compatible)"),
         (name = "paved", description = "paved's own catalog endpoints"),
+        (name = "techdocs", description = "Documentation sites (Backstage's TechDocs paths)"),
         (name = "health", description = "Probes, metrics and this document; open without a token"),
     )
 )]

@@ -8,6 +8,7 @@
 
 mod apply;
 mod audit;
+mod docs;
 mod jobs;
 mod query;
 mod sql;
@@ -15,6 +16,7 @@ mod store;
 mod tasks;
 mod types;
 pub use audit::{AuditEntry, NewAuditEntry};
+pub use docs::{DocContent, DocFile, DocPage, DocSite, DocsStore};
 pub use jobs::{Job, JobId, JobOutcome, JobState, JobStore, LeaseStatus, NewJob};
 pub use tasks::{NewTask, StoredTask, TaskEvent, TaskStatus, TaskStore};
 pub use types::*;
@@ -170,6 +172,7 @@ pub struct Stores {
     pub catalog: Arc<dyn CatalogStore>,
     pub jobs: Arc<dyn JobStore>,
     pub tasks: Arc<dyn TaskStore>,
+    pub docs: Arc<dyn DocsStore>,
 }
 
 /// Connects to `url` like [`connect`] and hands out every store on that database.
@@ -178,6 +181,7 @@ pub async fn connect_stores(url: &str) -> StoreResult<Stores> {
     Ok(Stores {
         catalog: store.clone(),
         jobs: store.clone(),
-        tasks: store,
+        tasks: store.clone(),
+        docs: store,
     })
 }

@@ -2045,3 +2045,135 @@ async fn scaffolder_tasks_keep_status_output_and_events_in_order() {
     })
     .await;
 }
+
+fn doc_site(entity_ref: &str, status: &str, fingerprint: &str) -> DocSite {
+    DocSite {
+        entity_ref: entity_ref.into(),
+        site_name: "Checkout".into(),
+        site_description: Some("From basket to order".into()),
+        owner: Some("group:default/payments".into()),
+        status: status.into(),
+        built_at: 1_000,
+        fingerprint: Some(fingerprint.into()),
+        entity_etag: Some("etag-1".into()),
+        problems: json!([]),
+        nav: json!([{"title": "Overview", "page": "index.md"}]),
+        page_count: 0,
+    }
+}
+
+fn doc_page(path: &str, title: &str) -> DocPage {
+    DocPage {
+        path: path.into(),
+        title: title.into(),
+        html: format!("<h1 id=\"x\">{title}</h1>"),
+        toc: json!([{"level": 2, "id": "setup", "text": "Setup"}]),
+        headings: vec![title.into(), "Setup".into()],
+        text: format!("{title} Setup plain text"),
+    }
+}
+
+#[tokio::test]
+async fn doc_sites_replace_pages_together_and_keep_them_on_failure() {
+    on_each_backend_stores(|stores| async move {
+        let docs = stores.docs;
+        let site = "component:default/checkout";
+        assert_eq!(docs.doc_site(site).await.unwrap(), None);
+        docs.save_doc_site(
+            doc_site(site, "built", "f1"),
+            DocContent::Replace {
+                pages: vec![
+                    doc_page("index.md", "Overview"),
+                    doc_page("guide/a.md", "A"),
+                ],
+                files: vec![DocFile {
+                    path: "img/logo.png".into(),
+                    content_type: "image/png".into(),
+                    bytes: vec![0x89, b'P', b'N', b'G', 0, 255],
+                }],
+            },
+        )
+        .await
+        .unwrap();
+        let stored = docs.doc_site(site).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                stored.page_count,
+                stored.status.as_str(),
+                stored.fingerprint.as_deref()
+            ),
+            (2, "built", Some("f1"))
+        );
+        assert_eq!(
+            stored.nav,
+            json!([{"title": "Overview", "page": "index.md"}])
+        );
+        let page = docs.doc_page(site, "guide/a.md").await.unwrap().unwrap();
+        assert_eq!(page, doc_page("guide/a.md", "A"));
+        assert_eq!(
+            docs.doc_page_titles(site).await.unwrap(),
+            vec![
+                ("guide/a.md".to_string(), "A".to_string()),
+                ("index.md".to_string(), "Overview".to_string())
+            ]
+        );
+        let file = docs.doc_file(site, "img/logo.png").await.unwrap().unwrap();
+        assert_eq!(file.bytes, vec![0x89, b'P', b'N', b'G', 0, 255]);
+        assert_eq!(docs.doc_file(site, "img/none.png").await.unwrap(), None);
+
+        // A failed build keeps the pages of the last good one and says why.
+        let mut failed = doc_site(site, "failed", "f1");
+        failed.problems = json!([{"file": "mkdocs.yml", "line": 3, "message": "bad"}]);
+        failed.built_at = 2_000;
+        docs.save_doc_site(failed, DocContent::Keep).await.unwrap();
+        let stored = docs.doc_site(site).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.status.as_str(), stored.page_count, stored.built_at),
+            ("failed", 2, 2_000)
+        );
+        assert_eq!(stored.problems[0]["line"], json!(3));
+        assert_eq!(docs.doc_pages(site).await.unwrap().len(), 2);
+
+        // New content replaces every page and file.
+        docs.save_doc_site(
+            doc_site(site, "built", "f2"),
+            DocContent::Replace {
+                pages: vec![doc_page("index.md", "Renamed")],
+                files: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        let pages = docs.doc_pages(site).await.unwrap();
+        assert_eq!(pages.len(), 1);
+        assert_eq!(pages[0].title, "Renamed");
+        assert_eq!(docs.doc_file(site, "img/logo.png").await.unwrap(), None);
+
+        docs.save_doc_site(
+            doc_site("component:default/other", "built", "o"),
+            DocContent::Replace {
+                pages: vec![doc_page("index.md", "Other")],
+                files: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        let all: Vec<String> = docs
+            .doc_sites()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.entity_ref)
+            .collect();
+        assert_eq!(
+            all,
+            vec!["component:default/checkout", "component:default/other"]
+        );
+
+        assert!(docs.delete_doc_site(site).await.unwrap());
+        assert!(!docs.delete_doc_site(site).await.unwrap());
+        assert_eq!(docs.doc_page(site, "index.md").await.unwrap(), None);
+        assert_eq!(docs.doc_sites().await.unwrap().len(), 1);
+    })
+    .await;
+}

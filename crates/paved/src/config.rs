@@ -141,6 +141,23 @@ config_section! {
         pub log: LogConfig,
         pub retention: RetentionConfig,
         pub scaffolder: ScaffolderConfig,
+        pub docs: DocsConfig,
+    }
+}
+
+config_section! {
+    /// Documentation sites (TechDocs): built from the `mkdocs.yml` and Markdown next to each
+    /// entity with a `backstage.io/techdocs-ref` annotation, as background jobs.
+    pub struct DocsConfig {
+        /// Whether sites are built and served (the Docs tab, `/docs`, `/api/techdocs`).
+        pub enabled: bool = true,
+        /// Size limit of all files of one site's docs folder together (bytes); a larger site
+        /// fails to build with that message.
+        pub max_site_bytes: u64 = 64 * 1024 * 1024,
+        /// Size limit of one page or image (bytes); a larger file is skipped as a build problem.
+        pub max_file_bytes: u64 = 4 * 1024 * 1024,
+        /// Most pages one site may have.
+        pub max_pages: usize = 5000,
     }
 }
 
@@ -907,7 +924,7 @@ mod tests {
             err.lines().next(),
             Some(
                 "unknown configuration key `servr` in environment variable PAVED_SERVR__PORT \
-                 (expected one of: data_dir, server, database, catalog, auth, log, retention, scaffolder)"
+                 (expected one of: data_dir, server, database, catalog, auth, log, retention, scaffolder, docs)"
             )
         );
     }

@@ -363,7 +363,29 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         )))
         .concurrency(config.scaffolder.concurrency);
     scaffolder.set_queue(job_queue.clone());
+    let docs = config.docs.enabled.then(|| {
+        Arc::new(paved_docs::DocsService::new(
+            catalog.clone(),
+            stores.docs.clone(),
+            paved_docs::DocsSettings {
+                limits: paved_docs::Limits {
+                    max_site_bytes: config.docs.max_site_bytes,
+                    max_file_bytes: config.docs.max_file_bytes,
+                    max_pages: config.docs.max_pages,
+                },
+                ..Default::default()
+            },
+        ))
+    });
+    let job_runner = match &docs {
+        Some(docs) => {
+            docs.set_queue(job_queue.clone());
+            job_runner.register(Arc::new(paved_docs::BuildJobHandler(docs.clone())))
+        }
+        None => job_runner,
+    };
     let (_job_queue, job_runner) = job_runner.spawn(jobs_stopped);
+    let docs_follower = docs.clone().map(|docs| docs.spawn_follower());
     // A minute after start: starting stays quick, and a crash loop does not prune in a loop.
     schedule_pruning(&job_queue, Duration::from_secs(60))
         .await
@@ -384,6 +406,10 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     )
     .map_err(|e| anyhow::anyhow!("the portal's templates do not load: {e}"))?
     .with_scaffolder(scaffolder);
+    let state = match &docs {
+        Some(docs) => state.with_docs(docs.clone()),
+        None => state,
+    };
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
     println!("paved listening on http://{address}");
@@ -391,6 +417,10 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     let served = paved_server::serve(listener, state, shutdown_signal()).await;
     refresh_loop.abort();
     let _ = refresh_loop.await;
+    if let Some(follower) = docs_follower {
+        follower.abort();
+        let _ = follower.await;
+    }
     let _ = stop_jobs.send(true);
     let _ = job_runner.await;
     catalog.close().await;

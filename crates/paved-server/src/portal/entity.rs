@@ -79,14 +79,19 @@ struct Tab {
 }
 
 /// Everything the entity's pages share.
-struct Loaded {
-    value: Value,
-    entity_ref: EntityRef,
-    summary: EntitySummary,
+pub(super) struct Loaded {
+    pub(super) value: Value,
+    pub(super) entity_ref: EntityRef,
+    pub(super) summary: EntitySummary,
     relations: BTreeMap<String, Vec<EntityRef>>,
 }
 
-async fn load(state: &AppState, namespace: &str, kind: &str, name: &str) -> CatalogResult<Loaded> {
+pub(super) async fn load(
+    state: &AppState,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+) -> CatalogResult<Loaded> {
     let entity_ref = EntityRef::new(kind, namespace, name);
     let raw = state
         .catalog
@@ -157,6 +162,14 @@ fn tabs(loaded: &Loaded, active: &str) -> Vec<Tab> {
             active: active == "definition",
         });
     }
+    if paved_docs::source::techdocs_ref(&loaded.value).is_some() {
+        tabs.push(Tab {
+            key: "docs",
+            label: "Docs",
+            href: format!("{base}/docs"),
+            active: active == "docs",
+        });
+    }
     tabs.push(Tab {
         key: "yaml",
         label: "YAML",
@@ -203,7 +216,7 @@ fn processing_errors(value: &Value) -> Vec<ErrorItem> {
 }
 
 /// The context every tab of the entity page shares.
-fn base_context(
+pub(super) fn base_context(
     loaded: &Loaded,
     session: &Session,
     active: &str,
@@ -211,7 +224,10 @@ fn base_context(
 ) -> minijinja::Value {
     let api_href =
         (loaded.entity_ref.kind() == "api").then(|| format!("{}/definition", loaded.summary.href));
-    let (quick_links, extra_links) = view::quick_links(&loaded.value, None, api_href);
+    let docs_href = paved_docs::source::techdocs_ref(&loaded.value)
+        .is_some()
+        .then(|| format!("{}/docs", loaded.summary.href));
+    let (quick_links, extra_links) = view::quick_links(&loaded.value, docs_href, api_href);
     let notice = notice.and_then(|n| match n {
         "refreshed" => Some("The entity's location was read again."),
         "starred" => Some("Added to your starred entities."),
@@ -494,6 +510,17 @@ pub async fn tab(
         "dependencies" => dependencies_page(&state, &session, &path, &params).await,
         "definition" => definition_page(&state, &session, &path).await,
         "yaml" => yaml_page(&state, &session, &path).await,
+        "docs" => {
+            super::docs::entity_docs(
+                &state,
+                &session,
+                &path.namespace,
+                &path.kind,
+                &path.name,
+                "",
+            )
+            .await
+        }
         "unregister" => unregister_confirm(&state, &session, &path).await,
         other => Err(CatalogError::NotFound(format!(
             "An entity page has no tab '{other}'."

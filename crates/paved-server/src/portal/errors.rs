@@ -28,6 +28,15 @@ struct FileGroup {
     errors: Vec<ErrorView>,
 }
 
+/// A documentation site with build problems.
+#[derive(Serialize)]
+struct DocsGroup {
+    entity: view::RefLink,
+    docs_href: String,
+    failed: bool,
+    problems: Vec<paved_docs::Problem>,
+}
+
 #[derive(Serialize)]
 struct LocationGroup {
     target: String,
@@ -83,12 +92,38 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
             }
         })
         .collect();
+    // Documentation build problems (failed builds, broken links) are listed after them.
+    let docs_problems = match &state.docs {
+        Some(docs) => docs.problems().await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot read documentation build problems");
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let docs: Vec<DocsGroup> = docs_problems
+        .into_iter()
+        .filter_map(|site| {
+            let entity = paved_model::EntityRef::parse_full(&site.entity_ref).ok()?;
+            Some(DocsGroup {
+                docs_href: paved_docs::docs_base_url(&entity),
+                entity: view::ref_link(&entity, None, &view::Titles::new()),
+                failed: site.status == "failed",
+                problems: site.problems,
+            })
+        })
+        .collect();
     render::page(
         &state,
         &session,
         Section::Errors,
         "Processing errors",
         "errors.html",
-        context! { locations => Serde(locations), total, warnings, problems => total - warnings },
+        context! {
+            locations => Serde(locations),
+            total,
+            warnings,
+            problems => total - warnings,
+            docs => Serde(docs),
+        },
     )
 }

@@ -9,6 +9,7 @@
 mod assets;
 mod catalog;
 mod create;
+mod docs;
 mod entity;
 mod errors;
 mod graph;
@@ -75,6 +76,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/catalog", get(catalog::page))
         .route("/catalog/{namespace}/{kind}/{name}", get(entity::overview))
         .route("/catalog/{namespace}/{kind}/{name}/{tab}", get(entity::tab))
+        .route(
+            "/catalog/{namespace}/{kind}/{name}/docs/{*page}",
+            get(docs::entity_docs_page),
+        )
+        .route("/docs", get(docs::home))
         .route(
             "/catalog/{namespace}/{kind}/{name}/actions/refresh",
             post(entity::refresh),

@@ -107,6 +107,7 @@ pub fn html(status: StatusCode, body: String) -> Response {
 pub enum Section {
     Home,
     Catalog,
+    Docs,
     Register,
     Create,
     Errors,
@@ -118,6 +119,7 @@ impl Section {
         match self {
             Section::Home => "home",
             Section::Catalog => "catalog",
+            Section::Docs => "docs",
             Section::Register => "register",
             Section::Create => "create",
             Section::Errors => "errors",
