@@ -81,8 +81,14 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) server.kill("SIGTERM");
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (server && server.exitCode === null) {
+    // Stop paved and wait for it: background work (docs builds, checkouts) writes into the
+    // data folder until it exits.
+    const exited = new Promise((resolveExit) => server.once("exit", resolveExit));
+    server.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+  }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 /// A fresh browser context whose pages record console errors and failed requests.
