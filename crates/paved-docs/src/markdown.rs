@@ -5,8 +5,9 @@
 //! body; `???` for a collapsible `<details>`, `???+` open). Docs are untrusted input: raw HTML
 //! is escaped and shown as text, link schemes other than http, https and mailto are dropped.
 //! Fenced code goes through `paved_render::highlight` (YAML, JSON, GraphQL, protobuf; other
-//! languages escaped, `mermaid` included: its browser script is over the 3 MB the portal allows
-//! for a vendored asset, so diagrams show as their source).
+//! languages escaped); a `mermaid` block becomes `<pre class="mermaid">` with its source escaped,
+//! which the portal draws with its vendored Mermaid script (and shows as source without
+//! JavaScript).
 //! Headings get unique ids (slugs) and an anchor; h2/h3 make the page's table of contents.
 //! Relative links to pages (`other.md#anchor`) and files (images) are rewritten to the portal's
 //! URLs of the site and recorded so the site can report the ones that lead nowhere.
@@ -638,6 +639,12 @@ impl Renderer<'_> {
 
 /// A fenced code block as HTML.
 fn code_block_html(lang: &str, body: &str) -> String {
+    if lang == "mermaid" {
+        return format!(
+            "<pre class=\"mermaid\">{}</pre>\n",
+            highlight(Language::Plain, body)
+        );
+    }
     let language = match lang {
         "yaml" | "yml" => Language::Yaml,
         "json" | "jsonc" => Language::Json,

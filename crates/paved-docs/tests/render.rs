@@ -118,7 +118,7 @@ fn code_is_highlighted_or_escaped_mermaid_included() {
         "{out}"
     );
     assert!(
-        out.contains("<code class=\"language-mermaid\">graph TD; A--&gt;B\n</code>"),
+        out.contains("<pre class=\"mermaid\">graph TD; A--&gt;B\n</pre>"),
         "{out}"
     );
 }

@@ -98,6 +98,16 @@
     if (button && button.form) button.form.requestSubmit(button);
   });
 
+  // Documentation pages with Mermaid diagrams load the vendored script; draw them in the theme
+  // in use (without JavaScript they stay as their source).
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.mermaid || !document.querySelector("pre.mermaid")) return;
+    var theme = root.getAttribute("data-theme") ||
+      (window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+    window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", theme: theme === "dark" ? "dark" : "default" });
+    window.mermaid.run({ querySelector: "pre.mermaid" });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-controls] button[value='refresh']").forEach(function (b) {
       b.classList.add("visually-hidden");

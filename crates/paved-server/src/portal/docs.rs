@@ -186,6 +186,9 @@ pub(super) async fn entity_docs(
         (Some(p), Some(s)) => format!("{} · {}", p.title, s.site_name),
         _ => format!("{} docs", loaded.summary.title),
     };
+    let has_mermaid = page_row
+        .as_ref()
+        .is_some_and(|p| p.html.contains("<pre class=\"mermaid\">"));
     let ctx = context! {
         enabled => true,
         site => site.as_ref().map(|s| context! {
@@ -198,20 +201,25 @@ pub(super) async fn entity_docs(
         nav => Serde(nav_views(&nav, &base, &current)),
         page => page_row.as_ref().map(|p| context! {
             title => p.title.clone(),
+            mermaid => has_mermaid,
             html => minijinja::Value::from_safe_string(p.html.clone()),
             toc => Serde(p.toc.clone()),
         }),
         problems => Serde(problems),
         ..base_context(&loaded, session, "docs", None)
     };
-    Ok(render::page(
+    let mut response = render::page(
         state,
         session,
         Section::Catalog,
         &title,
         "entity_docs.html",
         ctx,
-    ))
+    );
+    if has_mermaid {
+        render::allow_inline_styles(&mut response);
+    }
+    Ok(response)
 }
 
 /// `/docs`: every documentation site.

@@ -88,6 +88,19 @@ pub fn security_headers(response: &mut Response) {
     );
 }
 
+/// Pages that draw Mermaid diagrams: the script (served from `/assets`) writes `<style>`
+/// elements into the SVG it makes, so these pages allow inline styles; scripts stay as strict.
+pub fn allow_inline_styles(response: &mut Response) {
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
+             form-action 'self'",
+        ),
+    );
+}
+
 /// A rendered page (or htmx fragment) as a response.
 pub fn html(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
