@@ -269,7 +269,8 @@ impl DocsService {
         Ok(self.store.doc_sites().await?)
     }
 
-    /// The page a URL path names (`""` → `index.md`, `a` → `a.md` or `a/index.md`).
+    /// The page a URL path names (`""` → `index.md`, else the first page; `a` → `a.md` or
+    /// `a/index.md`).
     pub async fn page(
         &self,
         entity: &EntityRef,
@@ -280,6 +281,12 @@ impl DocsService {
             if let Some(page) = self.store.doc_page(&key, &candidate).await? {
                 return Ok(Some(page));
             }
+        }
+        // A site without index.md opens on its first page.
+        if url_path.trim_matches('/').is_empty()
+            && let Some((first, _)) = self.store.doc_page_titles(&key).await?.into_iter().next()
+        {
+            return Ok(self.store.doc_page(&key, &first).await?);
         }
         Ok(None)
     }

@@ -183,6 +183,28 @@ async fn a_failed_build_keeps_the_last_good_pages_and_says_why() {
     assert_eq!(problems[0].problems[0].file, "docs/index.md");
     assert_eq!(problems[0].problems[0].line, Some(3));
 
+    // Without index.md the site opens on its first page.
+    std::fs::rename(
+        root.join("shop/docs/index.md"),
+        root.join("shop/docs/start.md"),
+    )
+    .unwrap();
+    assert_eq!(
+        docs.build(&shop).await.unwrap(),
+        BuildOutcome::Built {
+            pages: 1,
+            problems: 1
+        }
+    );
+    assert_eq!(
+        docs.page(&shop, "").await.unwrap().unwrap().path,
+        "start.md"
+    );
+    assert_eq!(
+        docs.page(&shop, "start").await.unwrap().unwrap().path,
+        "start.md"
+    );
+
     write(&root, "shop/mkdocs.yml", "site_name: [unclosed\n");
     let outcome = docs.build(&shop).await.unwrap();
     assert!(matches!(outcome, BuildOutcome::Failed(_)), "{outcome:?}");
