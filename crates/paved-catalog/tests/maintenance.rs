@@ -49,11 +49,13 @@ async fn pruning_runs_as_a_job_and_schedules_its_next_run() {
         queue.clone(),
         retention,
     )));
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
-    let (queue, _handle) = runner.spawn(stopped);
+    // Both schedules happen before any worker runs, so the first is still queued when the
+    // second comes (once it has run, a new one is due and may be queued).
     let first = schedule_pruning(&queue, Duration::ZERO).await.unwrap();
     let again = schedule_pruning(&queue, Duration::ZERO).await.unwrap();
     assert_eq!(first.id, again.id, "a queued pruning is not enqueued twice");
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let (queue, _handle) = runner.spawn(stopped);
 
     let mut state = JobState::Queued;
     for _ in 0..200 {
