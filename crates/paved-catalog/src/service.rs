@@ -287,6 +287,28 @@ impl CatalogService {
         Ok(self.store.recent_changes(limit).await?)
     }
 
+    /// Change events after `after_sequence`, oldest first, at most `limit`: what followers of
+    /// the catalog (the search index) tail to stay current without reading everything again.
+    pub async fn changes_since(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> CatalogResult<Vec<ChangeEvent>> {
+        Ok(self.store.changes_since(after_sequence, limit).await?)
+    }
+
+    /// The sequence of the oldest change event still kept (None when there is none). A
+    /// follower whose cursor is older than this by more than one event missed pruned
+    /// events and must read everything again.
+    pub async fn oldest_change_sequence(&self) -> CatalogResult<Option<i64>> {
+        Ok(self
+            .store
+            .changes_since(0, 1)
+            .await?
+            .first()
+            .map(|c| c.sequence))
+    }
+
     /// Records a mutation in the audit log. The mutation has happened already, so a failure
     /// here is logged loudly rather than undoing it.
     pub async fn record_audit(&self, entry: NewAuditEntry) {

@@ -74,6 +74,8 @@ pub struct AppState {
     pub portal: Arc<PortalState>,
     /// Software templates; `None` = the scaffolder API answers 503.
     pub scaffolder: Option<Arc<paved_scaffolder::ScaffolderService>>,
+    /// The search index; `None` = search answers 503.
+    pub search: Option<Arc<paved_search::SearchService>>,
 }
 
 impl AppState {
@@ -90,6 +92,7 @@ impl AppState {
             metrics,
             portal: Arc::new(PortalState::new()?),
             scaffolder: None,
+            search: None,
         })
     }
 
@@ -98,11 +101,17 @@ impl AppState {
         self.scaffolder = Some(scaffolder);
         self
     }
+
+    /// The same state with search enabled.
+    pub fn with_search(mut self, search: Arc<paved_search::SearchService>) -> Self {
+        self.search = Some(search);
+        self
+    }
 }
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    use handlers::{entities, health, locations, paved, scaffolder};
+    use handlers::{entities, health, locations, paved, scaffolder, search};
 
     let settings = state.settings.clone();
     let routes = Router::new()
@@ -152,6 +161,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/paved/catalog/errors", get(paved::processing_errors))
         .route("/api/paved/catalog/stats", get(paved::catalog_stats))
         .route("/api/paved/audit", get(paved::audit_log))
+        .route("/api/search/query", get(search::query))
+        .route("/api/paved/search/suggest", get(search::suggest))
         .route("/api/scaffolder/v2/actions", get(scaffolder::list_actions))
         .route(
             "/api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema",

@@ -1,7 +1,7 @@
 //! The OpenAPI document of every endpoint, generated from the handlers' `#[utoipa::path]`
 //! attributes and the request/response types.
 
-use crate::handlers::{entities, health, locations, paved, scaffolder};
+use crate::handlers::{entities, health, locations, paved, scaffolder, search};
 use crate::types;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "paved API",
-        description = "Backstage's catalog API (`/api/catalog`) and paved's own endpoints (`/api/paved`). \
+        description = "Backstage's catalog API (`/api/catalog`), search (`/api/search`) and paved's own endpoints (`/api/paved`). \
             When API tokens are configured every `/api` request needs `Authorization: Bearer <token>`. \
             Errors have Backstage's shape: `{error:{name,message}, request:{method,url}, response:{statusCode}}`."
     ),
@@ -34,6 +34,8 @@ use utoipa::{Modify, OpenApi};
         paved::processing_errors,
         paved::catalog_stats,
         paved::audit_log,
+        search::query,
+        search::suggest,
         scaffolder::list_actions,
         scaffolder::parameter_schema,
         scaffolder::create_task,
@@ -77,12 +79,19 @@ use utoipa::{Modify, OpenApi};
         types::ProcessingErrorItem,
         types::ProcessingErrorsResponse,
         types::CatalogStatsResponse,
+        types::SearchResultItem,
+        types::SearchHighlight,
+        types::SearchFacets,
+        types::SearchResponse,
+        types::SearchSuggestion,
+        types::SearchSuggestResponse,
     )),
     modifiers(&BearerSecurity),
     tags(
         (name = "catalog", description = "Entities (Backstage-compatible)"),
         (name = "locations", description = "Locations (Backstage-compatible)"),
         (name = "paved", description = "paved's own catalog endpoints"),
+        (name = "search", description = "Search over the catalog, templates, API operations and documentation (Backstage-compatible query)"),
         (name = "health", description = "Probes, metrics and this document; open without a token"),
     )
 )]

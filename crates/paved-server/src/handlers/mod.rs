@@ -5,3 +5,4 @@ pub mod health;
 pub mod locations;
 pub mod paved;
 pub mod scaffolder;
+pub mod search;

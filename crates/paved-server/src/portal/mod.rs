@@ -15,6 +15,7 @@ mod home;
 mod identity;
 mod register;
 mod render;
+mod search;
 mod view;
 
 pub(crate) use home::iso_time;
@@ -91,6 +92,8 @@ pub(crate) fn routes() -> Router<AppState> {
             get(register::form).post(register::submit),
         )
         .route("/errors", get(errors::page))
+        .route("/search", get(search::page))
+        .route("/search/suggest", get(search::suggestions))
         .route("/whoami", get(identity::whoami).post(identity::choose))
         .route(
             "/sign-in",

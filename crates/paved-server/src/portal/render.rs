@@ -110,6 +110,7 @@ pub enum Section {
     Register,
     Errors,
     Account,
+    Search,
 }
 
 impl Section {
@@ -120,6 +121,7 @@ impl Section {
             Section::Register => "register",
             Section::Errors => "errors",
             Section::Account => "account",
+            Section::Search => "search",
         }
     }
 }
