@@ -353,6 +353,24 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     )
     .map_err(|e| anyhow::anyhow!("the portal's templates do not load: {e}"))?
     .with_scaffolder(scaffolder);
+    // The index builds in the background: /readyz answers as soon as the catalog does, and
+    // search answers 503 ("being built") until the index is complete.
+    let (state, search_task) = if config.search.enabled {
+        let search = Arc::new(
+            paved_search::SearchService::new(
+                catalog.clone(),
+                paved_search::SearchSettings {
+                    poll_interval: config.search.poll_interval.0,
+                    ..paved_search::SearchSettings::default()
+                },
+            )
+            .context("cannot create the search index")?,
+        );
+        let task = search.clone().spawn();
+        (state.with_search(search), Some(task))
+    } else {
+        (state, None)
+    };
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
     println!("paved listening on http://{address}");
@@ -360,6 +378,10 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     let served = paved_server::serve(listener, state, shutdown_signal()).await;
     refresh_loop.abort();
     let _ = refresh_loop.await;
+    if let Some(task) = search_task {
+        task.abort();
+        let _ = task.await;
+    }
     let _ = stop_jobs.send(true);
     let _ = job_runner.await;
     catalog.close().await;
