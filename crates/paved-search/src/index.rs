@@ -31,7 +31,7 @@ use crate::highlight::Highlighter;
 /// Terms at least this long also match within one typo.
 pub const FUZZY_MIN_CHARS: usize = 4;
 /// The last term matches as a prefix from this length on (search-as-you-type).
-pub const PREFIX_MIN_CHARS: usize = 2;
+pub const PREFIX_MIN_CHARS: usize = 1;
 /// At most this many results per page.
 pub const MAX_PAGE_LIMIT: usize = 100;
 /// Prefix and typo expansions per term and field: bounds the cost of a short prefix.

@@ -215,11 +215,12 @@ impl SearchService {
         })
     }
 
-    /// Builds the index (retrying while the catalog is unavailable), then follows the
-    /// change events every `poll_interval` until the task is aborted.
+    /// Builds the index unless it is built already (retrying while the catalog is
+    /// unavailable), then follows the change events every `poll_interval` until the task is
+    /// aborted.
     pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            loop {
+            while !self.is_ready() {
                 let started = Instant::now();
                 match self.build().await {
                     Ok(report) => {
@@ -229,7 +230,6 @@ impl SearchService {
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "search index built"
                         );
-                        break;
                     }
                     Err(error) => {
                         tracing::warn!(%error, "search index build failed; retrying");
