@@ -258,6 +258,37 @@ test("catalog filters work without JavaScript", async () => {
   await context.close();
 });
 
+test("search: suggestions while typing, Enter for results, a facet, click through", async () => {
+  // The index is built in the background at start; search answers 503 until it is.
+  for (let i = 0; i < 300; i++) {
+    const response = await fetch(`${baseUrl}/api/search/query?term=checkout`);
+    if (response.ok) break;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+  const { context, page, problems } = await openContext();
+  await page.goto(`${baseUrl}/`);
+  await page.locator("body").click({ position: { x: 5, y: 300 } });
+  await page.keyboard.press("/");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "topsearch-q");
+  await page.keyboard.type("checkout-serv", { delay: 30 });
+  const suggestion = page.locator("#topsearch-suggestions a", { hasText: "Checkout Service" }).first();
+  await suggestion.waitFor();
+  await screenshot(page, "search-suggestions");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/search\?query=checkout-serv/);
+  assert.match(await page.locator(".result-count").innerText(), /results? for/);
+  assert.ok(await page.locator(".search-result mark").count() > 0, "highlighted matches");
+  await page.locator("#search-facets input[name='kind'][value='Component']").check();
+  await page.waitForURL(/kind=Component/);
+  assert.equal(await page.locator("#search-facets input[name='kind'][value='Component']").isChecked(), true);
+  await checkAccessibility(page, "search");
+  await screenshot(page, "search");
+  await page.getByRole("link", { name: "Checkout Service", exact: true }).first().click();
+  await page.waitForURL(/\/catalog\/default\/component\/checkout-service$/);
+  assertClean(problems, "search");
+  await context.close();
+});
+
 test("entity page: header, links bar, cards, YAML, star", async () => {
   const { context, page, problems } = await openContext();
   await page.goto(`${baseUrl}/catalog?q=checkout-service`);

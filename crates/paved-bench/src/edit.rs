@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Puts a file's original text back when dropped.
-struct Restore {
-    path: PathBuf,
-    original: String,
+pub(crate) struct Restore {
+    pub(crate) path: PathBuf,
+    pub(crate) original: String,
 }
 
 impl Drop for Restore {
@@ -30,7 +30,7 @@ impl Drop for Restore {
 }
 
 /// The generated file holding component `name`, and its text.
-fn file_of(catalog: &Catalog, name: &str) -> Result<(PathBuf, String)> {
+pub(crate) fn file_of(catalog: &Catalog, name: &str) -> Result<(PathBuf, String)> {
     let needle = format!("\n  name: {name}\n");
     for file in &catalog.expectations.files {
         let path = catalog.dir.join(file);
@@ -45,7 +45,7 @@ fn file_of(catalog: &Catalog, name: &str) -> Result<(PathBuf, String)> {
 
 /// `text` with the description of the document naming `name` replaced by (or given)
 /// `description`. gen-catalog writes `name:` then `description:` under `metadata:`.
-fn with_description(text: &str, name: &str, description: &str) -> Option<String> {
+pub(crate) fn with_description(text: &str, name: &str, description: &str) -> Option<String> {
     let name_line = format!("\n  name: {name}\n");
     let start = text.find(&name_line)? + name_line.len();
     let document_end = text[start..]

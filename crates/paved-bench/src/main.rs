@@ -8,6 +8,7 @@ mod edit;
 mod http;
 mod load;
 mod report;
+mod search;
 mod server;
 
 use anyhow::{Context, Result, bail};
@@ -31,6 +32,8 @@ struct Cli {
 enum BenchCommand {
     /// Generate a catalog, ingest it, verify it, restart, and load-test the HTTP API.
     Run(RunArgs),
+    /// The search index in this process: build time, memory, query latency, edit-to-findable.
+    Search(search::SearchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,7 +81,10 @@ const POSTGRES_BENCH_DATABASE: &str = "paved_bench";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let BenchCommand::Run(args) = cli.command;
+    let args = match cli.command {
+        BenchCommand::Run(args) => args,
+        BenchCommand::Search(args) => return run_search(args),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -101,6 +107,35 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_search(args: search::SearchArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(search::run(args)) {
+        Ok(figures) => match serde_json::to_string_pretty(&figures) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(1)
+            }
+        },
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(1)

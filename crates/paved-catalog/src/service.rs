@@ -287,6 +287,29 @@ impl CatalogService {
         Ok(self.store.recent_changes(limit).await?)
     }
 
+    /// Change events after `after_sequence`, oldest first, at most `limit`: what followers of
+    /// the catalog (the search index, documentation builds) tail to stay current without
+    /// reading everything again.
+    pub async fn changes_since(
+        &self,
+        after_sequence: i64,
+        limit: usize,
+    ) -> CatalogResult<Vec<ChangeEvent>> {
+        Ok(self.store.changes_since(after_sequence, limit).await?)
+    }
+
+    /// The sequence of the oldest change event still kept (None when there is none). A
+    /// follower whose cursor is older than this by more than one event missed pruned
+    /// events and must read everything again.
+    pub async fn oldest_change_sequence(&self) -> CatalogResult<Option<i64>> {
+        Ok(self
+            .store
+            .changes_since(0, 1)
+            .await?
+            .first()
+            .map(|c| c.sequence))
+    }
+
     /// Records a mutation in the audit log. The mutation has happened already, so a failure
     /// here is logged loudly rather than undoing it.
     pub async fn record_audit(&self, entry: NewAuditEntry) {
@@ -539,16 +562,6 @@ impl CatalogService {
             .store
             .apply_location_parts(location_id, receiver)
             .await?)
-    }
-
-    /// Change events after `after_sequence`, oldest first, at most `limit`: for followers
-    /// that act on every changed entity (documentation builds).
-    pub async fn changes_since(
-        &self,
-        after_sequence: i64,
-        limit: usize,
-    ) -> CatalogResult<Vec<ChangeEvent>> {
-        Ok(self.store.changes_since(after_sequence, limit).await?)
     }
 
     /// `POST /validate-entity`: validates an entity as if read from `location` (a

@@ -151,6 +151,39 @@ impl DefinitionSummary {
     }
 }
 
+/// One operation of an OpenAPI (or Swagger) definition, as an index of operations needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperationEntry {
+    /// Upper case: `GET`, `POST`, …
+    pub method: String,
+    /// The path (or a webhook's name).
+    pub path: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub operation_id: Option<String>,
+    /// The element id the operation has in [`render_api_definition`]'s structured view.
+    pub anchor: String,
+}
+
+/// The operations of an OpenAPI or Swagger definition (YAML or JSON), with the anchors the
+/// structured view gives them. Total: a definition that cannot be read, an AsyncAPI document
+/// or one over [`MAX_STRUCTURED_INPUT_BYTES`] has none.
+pub fn openapi_operations(definition: &str) -> Vec<OperationEntry> {
+    let definition = definition.strip_prefix('\u{feff}').unwrap_or(definition);
+    if definition.trim().is_empty() || definition.len() > MAX_STRUCTURED_INPUT_BYTES {
+        return Vec::new();
+    }
+    let mut warnings = Warnings::default();
+    let Some(doc) = parse_document(definition, &mut warnings) else {
+        return Vec::new();
+    };
+    let is_openapi = doc.get("openapi").is_some() || doc.get("swagger").is_some();
+    if !doc.is_object() || (doc.get("asyncapi").is_some() && !is_openapi) {
+        return Vec::new();
+    }
+    openapi::operation_entries(&doc)
+}
+
 /// Renders an API entity's definition. `api_type` is the entity's `spec.type` (`openapi`,
 /// `asyncapi`, `graphql`, `grpc`, or anything else, which gets the raw view with a note).
 pub fn render_api_definition(api_type: &str, definition: &str) -> RenderedDefinition {
@@ -629,6 +662,26 @@ pub(crate) fn slug(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn openapi_operations_carry_the_anchors_of_the_structured_view() {
+        let definition = "openapi: 3.0.0\ninfo: {title: Pets, version: '1'}\npaths:\n  /pets:\n    get:\n      operationId: listPets\n      summary: List all pets\n    post:\n      summary: Create a pet\ncomponents:\n  schemas:\n    listPets: {type: object}\n";
+        let operations = openapi_operations(definition);
+        assert_eq!(operations.len(), 2);
+        assert_eq!(operations[0].method, "GET");
+        assert_eq!(operations[0].path, "/pets");
+        assert_eq!(operations[0].summary.as_deref(), Some("List all pets"));
+        let html = render_api_definition("openapi", definition).html;
+        for operation in &operations {
+            assert!(
+                html.contains(&format!("id=\"{}\"", operation.anchor)),
+                "{} not in the page",
+                operation.anchor
+            );
+        }
+        assert!(openapi_operations("asyncapi: 2.6.0\nchannels: {}\n").is_empty());
+        assert!(openapi_operations("{ not json").is_empty());
+    }
 
     #[test]
     fn slugs_and_unique_ids() {

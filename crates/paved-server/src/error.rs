@@ -107,6 +107,18 @@ impl From<CatalogError> for ApiError {
     }
 }
 
+impl From<paved_search::SearchError> for ApiError {
+    fn from(error: paved_search::SearchError) -> Self {
+        use paved_search::SearchError;
+        match error {
+            SearchError::NotReady => ApiError::Unavailable(error.to_string()),
+            SearchError::Invalid(m) => ApiError::Invalid(m),
+            SearchError::Catalog(e) => e.into(),
+            SearchError::Index(m) => ApiError::Internal(m),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

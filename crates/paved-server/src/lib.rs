@@ -76,6 +76,8 @@ pub struct AppState {
     pub scaffolder: Option<Arc<paved_scaffolder::ScaffolderService>>,
     /// Documentation sites; `None` = the docs API answers 503 and the portal shows no docs.
     pub docs: Option<Arc<paved_docs::DocsService>>,
+    /// The search index; `None` = search answers 503.
+    pub search: Option<Arc<paved_search::SearchService>>,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl AppState {
             portal: Arc::new(PortalState::new()?),
             scaffolder: None,
             docs: None,
+            search: None,
         })
     }
 
@@ -107,11 +110,17 @@ impl AppState {
         self.docs = Some(docs);
         self
     }
+
+    /// The same state with search enabled.
+    pub fn with_search(mut self, search: Arc<paved_search::SearchService>) -> Self {
+        self.search = Some(search);
+        self
+    }
 }
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    use handlers::{entities, health, locations, paved, scaffolder, techdocs};
+    use handlers::{entities, health, locations, paved, scaffolder, search, techdocs};
 
     let settings = state.settings.clone();
     let routes = Router::new()
@@ -174,6 +183,8 @@ pub fn router(state: AppState) -> Router {
             "/api/techdocs/metadata/entity/{namespace}/{kind}/{name}",
             get(techdocs::entity_metadata),
         )
+        .route("/api/search/query", get(search::query))
+        .route("/api/paved/search/suggest", get(search::suggest))
         .route("/api/scaffolder/v2/actions", get(scaffolder::list_actions))
         .route(
             "/api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema",

@@ -1,7 +1,7 @@
 //! The OpenAPI document of every endpoint, generated from the handlers' `#[utoipa::path]`
 //! attributes and the request/response types.
 
-use crate::handlers::{entities, health, locations, paved, scaffolder, techdocs};
+use crate::handlers::{entities, health, locations, paved, scaffolder, search, techdocs};
 use crate::types;
 use std::sync::OnceLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "paved API",
-        description = "Backstage's catalog API (`/api/catalog`) and paved's own endpoints (`/api/paved`). \
+        description = "Backstage's catalog API (`/api/catalog`), search (`/api/search`) and paved's own endpoints (`/api/paved`). \
             When API tokens are configured every `/api` request needs `Authorization: Bearer <token>`. \
             Errors have Backstage's shape: `{error:{name,message}, request:{method,url}, response:{statusCode}}`."
     ),
@@ -38,6 +38,8 @@ use utoipa::{Modify, OpenApi};
         techdocs::static_docs,
         techdocs::techdocs_metadata,
         techdocs::entity_metadata,
+        search::query,
+        search::suggest,
         scaffolder::list_actions,
         scaffolder::parameter_schema,
         scaffolder::create_task,
@@ -84,6 +86,12 @@ use utoipa::{Modify, OpenApi};
         techdocs::TechDocsMetadata,
         techdocs::DocsErrorItem,
         techdocs::DocsErrorsResponse,
+        types::SearchResultItem,
+        types::SearchHighlight,
+        types::SearchFacets,
+        types::SearchResponse,
+        types::SearchSuggestion,
+        types::SearchSuggestResponse,
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -91,6 +99,7 @@ use utoipa::{Modify, OpenApi};
         (name = "locations", description = "Locations (Backstage-compatible)"),
         (name = "paved", description = "paved's own catalog endpoints"),
         (name = "techdocs", description = "Documentation sites (Backstage's TechDocs paths)"),
+        (name = "search", description = "Search over the catalog, templates, API operations and documentation (Backstage-compatible query)"),
         (name = "health", description = "Probes, metrics and this document; open without a token"),
     )
 )]

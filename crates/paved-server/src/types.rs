@@ -284,3 +284,73 @@ pub struct AuditLogResponse {
     /// Pass as `before` for the next (older) page; absent on the last page.
     pub next_before: Option<i64>,
 }
+
+/// One result of `GET /api/search/query` (Backstage's `Result<SearchDocument>`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResultItem {
+    /// `software-catalog`, `templates`, `api-operations` or `techdocs`.
+    #[serde(rename = "type")]
+    pub result_type: String,
+    /// `title`, `text`, `location`, `kind`, `namespace`, `name`, `owner`, `lifecycle`, and
+    /// per type: `type`/`componentType`/`tags` (entities), `method`/`path`/`operationId`
+    /// (operations), `path` (doc pages).
+    #[schema(value_type = Object)]
+    pub document: serde_json::Map<String, serde_json::Value>,
+    /// Present when a field matched: HTML-escaped text with the matches between the tags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<SearchHighlight>,
+    /// 1-based position over all pages.
+    pub rank: usize,
+}
+
+/// Highlighted fields of a result.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHighlight {
+    pub pre_tag: String,
+    pub post_tag: String,
+    /// Field (`title`, `text`) → escaped HTML with the matches marked.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// Counts over the whole result set (paved's addition to Backstage's shape).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchFacets {
+    pub types: Vec<FacetValue>,
+    pub kinds: Vec<FacetValue>,
+    pub owners: Vec<FacetValue>,
+}
+
+/// `GET /api/search/query`: Backstage's `SearchResultSet`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResponse {
+    pub results: Vec<SearchResultItem>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_page_cursor: Option<String>,
+    pub number_of_results: usize,
+    pub facets: SearchFacets,
+}
+
+/// One suggestion of `GET /api/paved/search/suggest`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchSuggestion {
+    pub title: String,
+    pub kind: String,
+    #[serde(rename = "type")]
+    pub result_type: String,
+    /// The portal page to open.
+    pub link: String,
+}
+
+/// `GET /api/paved/search/suggest`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchSuggestResponse {
+    pub suggestions: Vec<SearchSuggestion>,
+}

@@ -142,6 +142,7 @@ config_section! {
         pub retention: RetentionConfig,
         pub scaffolder: ScaffolderConfig,
         pub docs: DocsConfig,
+        pub search: SearchConfig,
     }
 }
 
@@ -158,6 +159,18 @@ config_section! {
         pub max_file_bytes: u64 = 4 * 1024 * 1024,
         /// Most pages one site may have.
         pub max_pages: usize = 5000,
+    }
+}
+
+config_section! {
+    /// Search: each process keeps its own index in memory, built from the catalog at start
+    /// (searches answer 503 until then) and kept current from the catalog's change events.
+    pub struct SearchConfig {
+        /// Whether this process builds an index and answers `/api/search` and `/search`.
+        pub enabled: bool = true,
+        /// How often the index reads new change events (an edit is findable within about this
+        /// long after its refresh, plus the time to index it).
+        pub poll_interval: HumanDuration = HumanDuration(Duration::from_millis(250)),
     }
 }
 
@@ -924,7 +937,7 @@ mod tests {
             err.lines().next(),
             Some(
                 "unknown configuration key `servr` in environment variable PAVED_SERVR__PORT \
-                 (expected one of: data_dir, server, database, catalog, auth, log, retention, scaffolder, docs)"
+                 (expected one of: data_dir, server, database, catalog, auth, log, retention, scaffolder, docs, search)"
             )
         );
     }

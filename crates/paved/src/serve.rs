@@ -410,6 +410,25 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
         Some(docs) => state.with_docs(docs.clone()),
         None => state,
     };
+    // The index builds in the background: /readyz answers as soon as the catalog does, and
+    // search answers 503 ("being built") until the index is complete.
+    let (state, search_task) = if config.search.enabled {
+        let search = Arc::new(
+            paved_search::SearchService::new(
+                catalog.clone(),
+                paved_search::SearchSettings {
+                    poll_interval: config.search.poll_interval.0,
+                    ..paved_search::SearchSettings::default()
+                },
+            )
+            .context("cannot create the search index")?
+            .with_docs(stores.docs.clone()),
+        );
+        let task = search.clone().spawn();
+        (state.with_search(search), Some(task))
+    } else {
+        (state, None)
+    };
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
     println!("paved listening on http://{address}");
@@ -420,6 +439,10 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     if let Some(follower) = docs_follower {
         follower.abort();
         let _ = follower.await;
+    }
+    if let Some(task) = search_task {
+        task.abort();
+        let _ = task.await;
     }
     let _ = stop_jobs.send(true);
     let _ = job_runner.await;

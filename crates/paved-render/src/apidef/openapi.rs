@@ -160,6 +160,58 @@ fn schemes_server(servers: &mut Vec<Server>, url: String) {
     });
 }
 
+/// The operations of a parsed document (paths, then webhooks) with the anchors [`render`]
+/// gives them on the page, for indexes that link into the definition view.
+pub(super) fn operation_entries(doc: &Value) -> Vec<super::OperationEntry> {
+    let swagger = doc.get("swagger").is_some() && doc.get("openapi").is_none();
+    let mut warnings = Warnings::default();
+    // Named schemas take their ids first on the page; taking them here keeps the anchors equal.
+    let mut ids = Ids::default();
+    if swagger {
+        named_schemas(
+            doc.get("definitions"),
+            "#/definitions/",
+            &mut ids,
+            &mut warnings,
+        );
+    } else {
+        named_schemas(
+            doc.pointer("/components/schemas"),
+            "#/components/schemas/",
+            &mut ids,
+            &mut warnings,
+        );
+    }
+    let mut operations = collect_operations(doc, "paths", "op", &mut ids, &mut warnings);
+    operations.extend(collect_operations(
+        doc,
+        "webhooks",
+        "webhook",
+        &mut ids,
+        &mut warnings,
+    ));
+    operations
+        .into_iter()
+        .map(|operation| {
+            let text = |key: &str| {
+                operation
+                    .op
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            super::OperationEntry {
+                method: operation.method.to_ascii_uppercase(),
+                path: operation.path.to_owned(),
+                summary: text("summary"),
+                description: text("description"),
+                operation_id: text("operationId"),
+                anchor: operation.id,
+            }
+        })
+        .collect()
+}
+
 fn collect_operations<'a>(
     doc: &'a Value,
     key: &str,

@@ -1,5 +1,7 @@
 // paved portal: small enhancements on top of pages that work without JavaScript.
 // - "/" focuses the search box (unless typing in a field already).
+// - Arrow keys move between the search box and its suggestions; Escape closes them.
+// - Facet checkboxes marked data-autosubmit submit their form when changed.
 // - The theme toggle overrides the system colour scheme, remembered in this browser.
 // - A running template task's log follows its event stream; the page reloads when it ends
 //   (without JavaScript the page refreshes itself instead).
@@ -21,6 +23,37 @@
       event.preventDefault();
       search.focus();
       search.select();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var box = document.getElementById("topsearch-suggestions");
+    var input = document.getElementById("topsearch-q");
+    if (!box || !input) return;
+    var links = Array.prototype.slice.call(box.querySelectorAll("a"));
+    var at = links.indexOf(document.activeElement);
+    if (event.key === "Escape" && (document.activeElement === input || at >= 0)) {
+      box.innerHTML = "";
+      input.focus();
+      return;
+    }
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    if (document.activeElement !== input && at < 0) return;
+    if (links.length === 0) return;
+    event.preventDefault();
+    if (event.key === "ArrowDown") {
+      links[Math.min(at + 1, links.length - 1)].focus();
+    } else if (at <= 0) {
+      input.focus();
+    } else {
+      links[at - 1].focus();
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target && target.hasAttribute && target.hasAttribute("data-autosubmit") && target.form) {
+      target.form.submit();
     }
   });
 

@@ -5,4 +5,5 @@ pub mod health;
 pub mod locations;
 pub mod paved;
 pub mod scaffolder;
+pub mod search;
 pub mod techdocs;

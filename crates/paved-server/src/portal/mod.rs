@@ -17,6 +17,7 @@ mod home;
 mod identity;
 mod register;
 mod render;
+mod search;
 mod view;
 
 pub(crate) use home::iso_time;
@@ -108,6 +109,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/create/tasks/{id}/cancel", post(create::task_cancel))
         .route("/create/tasks/{id}/retry", post(create::task_retry))
         .route("/errors", get(errors::page))
+        .route("/search", get(search::page))
+        .route("/search/suggest", get(search::suggestions))
         .route("/whoami", get(identity::whoami).post(identity::choose))
         .route(
             "/sign-in",

@@ -125,6 +125,7 @@ pub enum Section {
     Create,
     Errors,
     Account,
+    Search,
 }
 
 impl Section {
@@ -137,6 +138,7 @@ impl Section {
             Section::Create => "create",
             Section::Errors => "errors",
             Section::Account => "account",
+            Section::Search => "search",
         }
     }
 }
