@@ -73,25 +73,13 @@ pub fn site_key(entity: &EntityRef) -> String {
     entity.to_string().to_lowercase()
 }
 
-fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// The portal URL of an entity's docs: `/catalog/<ns>/<kind>/<name>/docs` (lower case).
 pub fn docs_base_url(entity: &EntityRef) -> String {
     format!(
         "/catalog/{}/{}/{}/docs",
-        encode_segment(&entity.namespace().to_lowercase()),
-        encode_segment(&entity.kind().to_lowercase()),
-        encode_segment(&entity.name().to_lowercase())
+        paved_model::entity_ref::encode_path_segment(&entity.namespace().to_lowercase()),
+        paved_model::entity_ref::encode_path_segment(&entity.kind().to_lowercase()),
+        paved_model::entity_ref::encode_path_segment(&entity.name().to_lowercase())
     )
 }
 

@@ -43,7 +43,32 @@ impl Default for RefDefaults<'_> {
     }
 }
 
+/// Percent-encodes one URL path segment: everything but unreserved characters
+/// (`A-Z a-z 0-9 - _ . ~`) is escaped.
+pub fn encode_path_segment(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 impl EntityRef {
+    /// The entity's page in the portal, `/catalog/<namespace>/<kind>/<name>`, each segment
+    /// percent-encoded: what the portal, search results and documentation links point at.
+    pub fn portal_path(&self) -> String {
+        format!(
+            "/catalog/{}/{}/{}",
+            encode_path_segment(self.namespace()),
+            encode_path_segment(self.kind()),
+            encode_path_segment(self.name())
+        )
+    }
+
     pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
         EntityRef {
             kind: kind.to_ascii_lowercase(),

@@ -94,24 +94,7 @@ fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
 
 /// `/catalog/<namespace>/<kind>/<name>`, each segment percent-encoded, as the portal links.
 pub fn entity_location(entity: &EntityRef) -> String {
-    format!(
-        "/catalog/{}/{}/{}",
-        encode_segment(entity.namespace()),
-        encode_segment(entity.kind()),
-        encode_segment(entity.name())
-    )
-}
-
-fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    entity.portal_path()
 }
 
 /// The facts of an entity every document made from it carries.

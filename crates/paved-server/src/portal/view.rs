@@ -73,26 +73,10 @@ pub fn parse_raw(raw: &paved_store::RawEntity) -> Option<Value> {
 
 /// `/catalog/<namespace>/<kind>/<name>`, each segment percent-encoded.
 pub fn entity_href(entity: &EntityRef) -> String {
-    format!(
-        "/catalog/{}/{}/{}",
-        encode_segment(entity.namespace()),
-        encode_segment(entity.kind()),
-        encode_segment(entity.name())
-    )
+    entity.portal_path()
 }
 
-pub fn encode_segment(segment: &str) -> String {
-    // Path segments: everything but unreserved characters is escaped.
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+pub use paved_model::entity_ref::encode_path_segment as encode_segment;
 
 /// A query-string component, form-encoded.
 pub fn encode_query(value: &str) -> String {
