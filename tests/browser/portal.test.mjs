@@ -113,9 +113,11 @@ function watch(page, problems) {
   });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("requestfailed", (request) => {
-    // A task page closes its live-log stream when the task ends; the browser reports the
-    // closed stream as aborted.
-    if (/\/create\/tasks\/[^/]+\/stream/.test(request.url()) && request.failure()?.errorText === "net::ERR_ABORTED") return;
+    // Requests a page drops on purpose are reported as aborted: a task page closes its
+    // live-log stream when the task ends, and leaving a page (Enter in the search box) drops
+    // a suggestion request still under way.
+    const aborted = request.failure()?.errorText === "net::ERR_ABORTED";
+    if (aborted && /\/create\/tasks\/[^/]+\/stream|\/search\/suggest\?/.test(request.url())) return;
     problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
   });
   page.on("response", (response) => {
