@@ -111,30 +111,12 @@ struct CatalogPort(Arc<CatalogService>);
 #[async_trait]
 impl CatalogAccess for CatalogPort {
     async fn register_location(&self, target: &str) -> Result<Vec<String>, String> {
-        let kind = if target.starts_with('/') {
-            "file"
-        } else {
-            "url"
-        };
         let outcome = self
             .0
-            .add_location(kind, target, false)
+            .add_location(crate::actions::location_type(target), target, false)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(outcome
-            .entities
-            .iter()
-            .filter_map(|e| {
-                let kind = e.get("kind")?.as_str()?;
-                let meta = e.get("metadata")?;
-                let ns = meta
-                    .get("namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("default");
-                let name = meta.get("name")?.as_str()?;
-                Some(format!("{kind}:{ns}/{name}").to_ascii_lowercase())
-            })
-            .collect())
+        Ok(crate::actions::registered_refs(&outcome.entities))
     }
 
     async fn entity(&self, entity_ref: &str) -> Result<Option<Value>, String> {

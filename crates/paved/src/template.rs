@@ -12,7 +12,9 @@ use anyhow::{Context, anyhow, bail};
 use async_trait::async_trait;
 use clap::{Args, Subcommand};
 use paved_model::{EntityRef, RefDefaults};
-use paved_scaffolder::actions::{ActionRegistry, CatalogAccess, Services};
+use paved_scaffolder::actions::{
+    ActionRegistry, CatalogAccess, Services, location_type, registered_refs,
+};
 use paved_scaffolder::service::check_values;
 use paved_scaffolder::{RunOptions, TaskLog, Template, parse_template, run_template};
 use reqwest::Method;
@@ -148,7 +150,7 @@ async fn run_async(args: RunArgs, dry_run: bool) -> anyhow::Result<ExitCode> {
         &registry,
         &services,
         RunOptions {
-            task_id: format!("cli-{}", uuid_like()),
+            task_id: format!("cli-{}", uuid::Uuid::new_v4()),
             template: &source.template,
             template_dir: source.dir.clone(),
             values,
@@ -382,52 +384,28 @@ fn print_output(output: &Value) {
     }
 }
 
-/// A short random id for the task (the workspace is the output folder, so it only names logs).
-fn uuid_like() -> String {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{:x}{:x}", nanos, std::process::id())
-}
-
 /// The catalog of `--server`, for the guardrails and catalog actions.
 struct RemoteCatalog(Arc<Api>);
 
 #[async_trait]
 impl CatalogAccess for RemoteCatalog {
     async fn register_location(&self, target: &str) -> Result<Vec<String>, String> {
-        let kind = if target.starts_with('/') {
-            "file"
-        } else {
-            "url"
-        };
         let result = self
             .0
             .call(
                 Method::POST,
                 "locations",
                 &[],
-                Some(json!({ "type": kind, "target": target })),
+                Some(json!({ "type": location_type(target), "target": target })),
             )
             .await
             .map_err(|e| format!("{e:#}"))?;
-        Ok(result
+        let entities = result
             .get("entities")
             .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| {
-                let kind = e.get("kind")?.as_str()?;
-                let ns = e
-                    .pointer("/metadata/namespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("default");
-                let name = e.pointer("/metadata/name")?.as_str()?;
-                Some(format!("{kind}:{ns}/{name}").to_ascii_lowercase())
-            })
-            .collect())
+            .cloned()
+            .unwrap_or_default();
+        Ok(registered_refs(&entities))
     }
 
     async fn entity(&self, entity_ref: &str) -> Result<Option<Value>, String> {

@@ -49,6 +49,33 @@ pub trait CatalogAccess: Send + Sync {
     async fn entity(&self, entity_ref: &str) -> Result<Option<Value>, String>;
 }
 
+/// `kind:namespace/name` (lower case) of each entity a registration returned, as catalog
+/// actions report them.
+pub fn registered_refs(entities: &[Value]) -> Vec<String> {
+    entities
+        .iter()
+        .filter_map(|e| {
+            let kind = e.get("kind")?.as_str()?;
+            let namespace = e
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default");
+            let name = e.pointer("/metadata/name")?.as_str()?;
+            Some(format!("{kind}:{namespace}/{name}").to_ascii_lowercase())
+        })
+        .collect()
+}
+
+/// The location type of a registration target: an absolute path is a `file`, anything else a
+/// `url`.
+pub fn location_type(target: &str) -> &'static str {
+    if target.starts_with('/') {
+        "file"
+    } else {
+        "url"
+    }
+}
+
 /// What actions may use besides their input.
 #[derive(Clone, Default)]
 pub struct Services {

@@ -4,6 +4,7 @@
 
 use super::identity::Session;
 use super::render::{self, Section};
+use super::view::FacetValueView;
 use super::view::{self, EntitySummary, Titles};
 use crate::AppState;
 use crate::extract::QueryParams;
@@ -232,15 +233,6 @@ fn decode_keyset(cursor: &str) -> CatalogResult<Keyset> {
                 "This page link is damaged; start again from the first page.".into(),
             )
         })
-}
-
-#[derive(Serialize)]
-struct FacetValueView {
-    value: String,
-    label: String,
-    count: u64,
-    selected: bool,
-    href: String,
 }
 
 #[derive(Serialize)]

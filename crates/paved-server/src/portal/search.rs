@@ -8,6 +8,7 @@
 use super::identity::Session;
 use super::render::{self, Section};
 use super::view;
+use super::view::FacetValueView;
 use crate::AppState;
 use crate::extract::QueryParams;
 use axum::extract::State;
@@ -110,15 +111,6 @@ impl SearchParams {
         }
         request
     }
-}
-
-#[derive(Serialize)]
-struct FacetValueView {
-    value: String,
-    label: String,
-    count: u64,
-    selected: bool,
-    href: String,
 }
 
 #[derive(Serialize)]

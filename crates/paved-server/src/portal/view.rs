@@ -468,3 +468,14 @@ mod tests {
         );
     }
 }
+
+/// One value of a facet on a filter panel (catalog, search): its count, whether it is chosen,
+/// and the link that toggles it.
+#[derive(Serialize)]
+pub struct FacetValueView {
+    pub value: String,
+    pub label: String,
+    pub count: u64,
+    pub selected: bool,
+    pub href: String,
+}
