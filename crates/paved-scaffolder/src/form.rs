@@ -394,6 +394,26 @@ fn field(name: &str, prop: &Value, required: bool, values: &Value, prefix: &str)
     field
 }
 
+/// Fills in the `default` of every parameter (top level and inside objects) that `values` does
+/// not have, as the form does by pre-filling it: for values that come from a file (the CLI).
+pub fn apply_defaults(schema: &Value, values: &mut Map<String, Value>) {
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, prop) in props {
+        if let Some(default) = prop.get("default")
+            && !values.contains_key(name)
+        {
+            values.insert(name.clone(), default.clone());
+        }
+        if prop.get("properties").is_some()
+            && let Some(Value::Object(inner)) = values.get_mut(name)
+        {
+            apply_defaults(prop, inner);
+        }
+    }
+}
+
 /// Reads a submitted step into `values`: each field's text becomes a value of its type. Text
 /// that cannot be read as its type is kept as text, so that the schema reports the field;
 /// JSON that does not parse is an error of its own. Empty inputs remove the value (so that
@@ -891,6 +911,23 @@ mod tests {
                 .iter()
                 .any(|e| e.field == "db.engine" && e.message == "is required"),
             "{nested:?}"
+        );
+    }
+
+    #[test]
+    fn defaults_fill_only_what_is_missing() {
+        let schema = json!({ "properties": {
+            "size": { "type": "string", "default": "m" },
+            "replicas": { "type": "integer", "default": 2 },
+            "db": { "type": "object", "properties": { "engine": { "type": "string", "default": "pg" } } }
+        } });
+        let mut values = Map::new();
+        values.insert("replicas".into(), json!(5));
+        values.insert("db".into(), json!({}));
+        apply_defaults(&schema, &mut values);
+        assert_eq!(
+            Value::Object(values),
+            json!({ "size": "m", "replicas": 5, "db": { "engine": "pg" } })
         );
     }
 

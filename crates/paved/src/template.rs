@@ -101,7 +101,13 @@ async fn run_async(args: RunArgs, dry_run: bool) -> anyhow::Result<ExitCode> {
         max_bytes: config.catalog.git.max_bytes,
     };
     let source = load_source(&args.template, api.as_deref(), &git).await?;
-    let values = read_values(args.values.as_deref(), &args.set)?;
+    let mut values = read_values(args.values.as_deref(), &args.set)?;
+    // What the portal's form pre-fills, a values file may leave out.
+    if let Value::Object(map) = &mut values {
+        for step in &source.template.parameters {
+            paved_scaffolder::form::apply_defaults(&step.schema, map);
+        }
+    }
 
     let workspace = match &args.output {
         Some(dir) => prepare_output(dir)?,

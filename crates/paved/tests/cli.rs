@@ -625,6 +625,24 @@ fn template_dry_run_renders_a_golden_path_without_publishing() {
     let (code, _, stderr) = run(paved(dir.path()).args(["validate", "out/catalog-info.yaml"]));
     assert_eq!(code, 0, "{stderr}");
 
+    // Without a lifecycle in the values, the parameter's default applies, as in the form.
+    let (code, _, stderr) = run(paved(dir.path()).args([
+        "template",
+        "dry-run",
+        golden_path("rust-axum-service").to_str().unwrap(),
+        "--values",
+        "values.yaml",
+        "--output",
+        "defaults",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let with_default =
+        std::fs::read_to_string(dir.path().join("defaults/catalog-info.yaml")).expect("rendered");
+    assert!(
+        with_default.contains("lifecycle: experimental"),
+        "{with_default}"
+    );
+
     // The output folder must be empty: nothing is overwritten.
     let (code, _, stderr) = run(paved(dir.path()).args([
         "template",
