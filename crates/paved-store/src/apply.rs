@@ -3,7 +3,7 @@
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
 use crate::sql::IN_CHUNK;
-use crate::sql::{Backend, EncodedRows, Sql, get, insert_many, insert_rows};
+use crate::sql::{Backend, EncodedRows, SearchRow, Sql, get, insert_many, insert_rows};
 use crate::store::now_millis;
 use crate::*;
 use paved_model::entity::{annotation, stitch};
@@ -633,6 +633,7 @@ struct StitchOutput {
 const SEARCH_COLUMNS: &[(&str, &str)] = &[
     ("entity_id", "bigint"),
     ("key", "text"),
+    ("seq", "integer"),
     ("value", "text"),
     ("original_value", "text"),
 ];
@@ -758,7 +759,7 @@ fn compute_stitch(
     let mut finals = Vec::new();
     let mut changes = Vec::new();
     let mut had_search = Vec::new();
-    let mut search: Vec<(i64, String, Option<String>, Option<String>)> = Vec::new();
+    let mut search: Vec<SearchRow> = Vec::new();
     for row in input.rows {
         let mut entity = serde_json::from_str::<serde_json::Value>(&row.processed)
             .ok()
@@ -803,11 +804,21 @@ fn compute_stitch(
             SearchRows::WhenChanged if row.etag.is_some() => had_search.push(row.id),
             _ => {}
         }
-        for search_row in search_rows(&final_entity) {
+        // In key order, numbered within the entity: on SQLite the rows are the clustered
+        // key (entity, key, seq), so an entity's rows are appended in the B-tree's order.
+        let mut fields = search_rows(&final_entity);
+        fields.sort_by(|a, b| a.key.cmp(&b.key));
+        for (seq, search_row) in fields.into_iter().enumerate() {
             let original = search_row
                 .original_value
                 .filter(|o| Some(o) != search_row.value.as_ref());
-            search.push((row.id, search_row.key, search_row.value, original));
+            search.push(SearchRow {
+                entity_id: row.id,
+                key: search_row.key,
+                seq: i64::try_from(seq).unwrap_or(i64::MAX),
+                value: search_row.value,
+                original_value: original,
+            });
         }
         if changed {
             let text = serde_json::to_string(&final_entity)

@@ -240,15 +240,41 @@ pub(crate) trait InsertRow: serde::Serialize {
     fn bind_columns(&self, sql: &mut Sql);
 }
 
-impl InsertRow for (i64, String, Option<String>, Option<String>) {
+/// A row of the field index (`search`).
+pub(crate) struct SearchRow {
+    pub(crate) entity_id: i64,
+    pub(crate) key: String,
+    /// Numbers the rows of one entity.
+    pub(crate) seq: i64,
+    pub(crate) value: Option<String>,
+    pub(crate) original_value: Option<String>,
+}
+
+impl serde::Serialize for SearchRow {
+    /// As an array in the columns' order, like the tuples of the other tables.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (
+            self.entity_id,
+            &self.key,
+            self.seq,
+            &self.value,
+            &self.original_value,
+        )
+            .serialize(serializer)
+    }
+}
+
+impl InsertRow for SearchRow {
     fn bind_columns(&self, sql: &mut Sql) {
-        sql.bind(self.0)
+        sql.bind(self.entity_id)
             .push(", ")
-            .bind(self.1.as_str())
+            .bind(self.key.as_str())
             .push(", ")
-            .bind(self.2.as_deref())
+            .bind(self.seq)
             .push(", ")
-            .bind(self.3.as_deref());
+            .bind(self.value.as_deref())
+            .push(", ")
+            .bind(self.original_value.as_deref());
     }
 }
 

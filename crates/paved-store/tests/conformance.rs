@@ -910,7 +910,6 @@ async fn a_large_sqlite_apply_builds_the_indexes_it_dropped_again() {
         [
             "relations_originator",
             "relations_source",
-            "search_entity_key",
             "search_key_value_entity"
         ]
     );
