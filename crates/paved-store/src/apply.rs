@@ -453,17 +453,23 @@ async fn defer_indexes(
 
 /// Creates indexes dropped by [`defer_indexes`]. SQLite sorts the rows of a new index in a
 /// buffer as large as the page cache; a small cache meanwhile keeps that sort's memory
-/// small (it spills to a temporary file) at no cost in time.
+/// small (it spills to a temporary file) at no cost in time. The sort runs on as many
+/// threads as there are cores (`PRAGMA threads`): nothing else writes meanwhile.
 async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> StoreResult<()> {
     if statements.is_empty() {
         return Ok(());
     }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     Sql::new(&format!("PRAGMA cache_size = -{INDEX_BUILD_CACHE_KIB}"))
+        .execute(conn)
+        .await?;
+    Sql::new(&format!("PRAGMA threads = {threads}"))
         .execute(conn)
         .await?;
     for statement in statements {
         Sql::new(&statement).execute(conn).await?;
     }
+    Sql::new("PRAGMA threads = 0").execute(conn).await?;
     Sql::new(&format!(
         "PRAGMA cache_size = -{}",
         crate::store::WRITER_CACHE_KIB
