@@ -8,6 +8,7 @@ use paved_model::{
 use paved_store::*;
 use serde_json::{Value, json};
 use sqlx::Executor;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -1312,6 +1313,480 @@ async fn facets_count_values_in_their_original_case() {
                 count: 2
             }]
         );
+    })
+    .await;
+}
+
+/// One entity of the planner fixture, as the test's own model of what the store holds.
+#[derive(Clone, Debug)]
+struct Planned {
+    kind: &'static str,
+    name: String,
+    owner: Option<&'static str>,
+    lifecycle: Option<&'static str>,
+    tags: Vec<&'static str>,
+}
+
+impl Planned {
+    fn entity_ref(&self) -> String {
+        format!("{}:default/{}", self.kind.to_lowercase(), self.name)
+    }
+
+    /// The lower-cased values of a filter key, as the field index has them.
+    fn values(&self, key: &str) -> Vec<String> {
+        match key {
+            "kind" => vec![self.kind.to_lowercase()],
+            "metadata.name" => vec![self.name.clone()],
+            "spec.owner" => self.owner.iter().map(|o| o.to_string()).collect(),
+            "spec.lifecycle" => self.lifecycle.iter().map(|l| l.to_string()).collect(),
+            "metadata.tags" => self.tags.iter().map(|t| t.to_string()).collect(),
+            other => panic!("the planner fixture has no key {other}"),
+        }
+    }
+
+    fn matches(&self, filter: &EntityFilter) -> bool {
+        filter.any_of.iter().any(|set| {
+            set.all_of.iter().all(|condition| {
+                let values = self.values(&condition.key);
+                match &condition.values {
+                    None => !values.is_empty(),
+                    Some(wanted) => values.iter().any(|v| wanted.contains(v)),
+                }
+            })
+        })
+    }
+}
+
+/// More entities than a condition may have to count as narrow in the store's query plan
+/// (1000 index rows), so that both plans run: 1200 components, 300 APIs, three groups.
+/// `team-rare` owns 12 components; `team-bulk` owns every other component and API.
+fn planner_fixture() -> Vec<Planned> {
+    let mut model = Vec::new();
+    for i in 0..1200 {
+        let mut tags = Vec::new();
+        if i % 2 == 0 {
+            tags.push("even");
+        }
+        if i % 5 == 0 {
+            tags.push("five");
+        }
+        model.push(Planned {
+            kind: "Component",
+            name: format!("c{i:04}"),
+            owner: Some(if i % 100 == 7 {
+                "team-rare"
+            } else {
+                "team-bulk"
+            }),
+            lifecycle: Some(if i % 3 == 0 {
+                "experimental"
+            } else {
+                "production"
+            }),
+            tags,
+        });
+    }
+    for i in 0..300 {
+        model.push(Planned {
+            kind: "API",
+            name: format!("a{i:03}"),
+            owner: Some("team-bulk"),
+            lifecycle: Some("production"),
+            tags: vec![],
+        });
+    }
+    for name in ["team-rare", "team-bulk", "team-none"] {
+        model.push(Planned {
+            kind: "Group",
+            name: name.into(),
+            owner: None,
+            lifecycle: None,
+            tags: vec![],
+        });
+    }
+    model
+}
+
+async fn store_planner_fixture(store: &Store, model: &[Planned]) {
+    let loc = location(store, "/planner.yaml").await;
+    let entities: Vec<SnapshotEntity> = model
+        .iter()
+        .map(|m| {
+            let mut spec = serde_json::Map::new();
+            if let Some(owner) = m.owner {
+                spec.insert("owner".into(), json!(owner));
+                spec.insert("type".into(), json!("service"));
+            } else {
+                spec.insert("type".into(), json!("team"));
+            }
+            if let Some(lifecycle) = m.lifecycle {
+                spec.insert("lifecycle".into(), json!(lifecycle));
+            }
+            ent(
+                m.kind,
+                &m.name,
+                "/planner.yaml",
+                json!({"metadata": {"tags": m.tags}, "spec": spec}),
+                vec![],
+            )
+        })
+        .collect();
+    let mut parts: Vec<SnapshotPart> = entities
+        .chunks(1000)
+        .map(|chunk| part(chunk.to_vec()))
+        .collect();
+    parts.push(complete_end());
+    apply_parts(store, &loc, parts).await.unwrap();
+}
+
+/// The names the model says match, in the store's default order (entity ref).
+fn expected_names(model: &[Planned], filter: &EntityFilter) -> Vec<String> {
+    let mut matching: Vec<&Planned> = model.iter().filter(|m| m.matches(filter)).collect();
+    matching.sort_by_key(|m| m.entity_ref());
+    matching.iter().map(|m| m.name.clone()).collect()
+}
+
+/// Reads every page of `query` forward with cursors, then backward from the last page, and
+/// checks that both walks give `expected` and every page the total.
+async fn check_keyset_paging(store: &Store, query: EntityQuery, expected: &[String]) {
+    let mut forward = Vec::new();
+    let mut query = query;
+    let last = loop {
+        let page = store.query_entities(&query).await.unwrap();
+        assert_eq!(
+            page.total_items,
+            expected.len() as u64,
+            "total of every page"
+        );
+        assert_eq!(page.prev.is_some(), query.keyset.is_some());
+        forward.extend(names(&page));
+        match page.next.clone() {
+            Some(next) => query.keyset = Some(next),
+            None => break page,
+        }
+        assert!(forward.len() <= expected.len(), "paging does not end");
+    };
+    assert_eq!(forward, expected, "forward pages");
+    let mut backward = names(&last);
+    let mut prev = last.prev.clone();
+    while let Some(keyset) = prev {
+        let page = store
+            .query_entities(&EntityQuery {
+                keyset: Some(keyset),
+                ..query.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.total_items, expected.len() as u64);
+        assert!(page.next.is_some());
+        let mut names = names(&page);
+        names.extend(backward);
+        backward = names;
+        prev = page.prev.clone();
+        assert!(backward.len() <= expected.len(), "paging does not end");
+    }
+    assert_eq!(backward, expected, "backward pages");
+}
+
+#[tokio::test]
+async fn filters_plan_from_their_narrowest_condition_with_the_same_answers() {
+    on_each_backend(|store| async move {
+        let model = planner_fixture();
+        store_planner_fixture(&store, &model).await;
+        let cases: Vec<(&str, EntityFilter)> = vec![
+            (
+                "narrow condition last",
+                filter(&[&[
+                    ("kind", Some(&["component"])),
+                    ("spec.owner", Some(&["team-rare"])),
+                ]]),
+            ),
+            (
+                "narrow condition first",
+                filter(&[&[
+                    ("spec.owner", Some(&["team-rare"])),
+                    ("kind", Some(&["component"])),
+                ]]),
+            ),
+            (
+                "one broad condition",
+                filter(&[&[("kind", Some(&["component"]))]]),
+            ),
+            (
+                "broad owner, no kind",
+                filter(&[&[("spec.owner", Some(&["team-bulk"]))]]),
+            ),
+            (
+                "two broad conditions",
+                filter(&[&[
+                    ("kind", Some(&["component"])),
+                    ("spec.lifecycle", Some(&["production"])),
+                ]]),
+            ),
+            (
+                "sets with different narrow drivers",
+                filter(&[
+                    &[("kind", Some(&["group"]))],
+                    &[
+                        ("spec.lifecycle", Some(&["experimental"])),
+                        ("spec.owner", Some(&["team-rare"])),
+                    ],
+                    &[("metadata.name", Some(&["a005"])), ("kind", Some(&["api"]))],
+                ]),
+            ),
+            (
+                "a broad set or a narrow one",
+                filter(&[
+                    &[
+                        ("kind", Some(&["component"])),
+                        ("spec.lifecycle", Some(&["production"])),
+                    ],
+                    &[("spec.owner", Some(&["team-rare"]))],
+                ]),
+            ),
+            (
+                "a driver matching nothing",
+                filter(&[&[
+                    ("spec.owner", Some(&["nobody"])),
+                    ("kind", Some(&["component"])),
+                ]]),
+            ),
+            (
+                "an empty value list",
+                filter(&[&[("kind", Some(&["component"])), ("spec.owner", Some(&[]))]]),
+            ),
+            (
+                "an empty set or a narrow one",
+                filter(&[
+                    &[("spec.owner", Some(&["nobody"]))],
+                    &[("spec.owner", Some(&["team-rare"]))],
+                ]),
+            ),
+            (
+                "existence with a broad condition",
+                filter(&[&[("metadata.tags", None), ("kind", Some(&["component"]))]]),
+            ),
+            (
+                "several values, one entity having two of them",
+                filter(&[&[("metadata.tags", Some(&["even", "five"]))]]),
+            ),
+            (
+                "several broad values",
+                filter(&[&[("spec.lifecycle", Some(&["production", "experimental"]))]]),
+            ),
+        ];
+        // One set per entity, as the portal's starred-only view asks: more sets than one
+        // statement may probe or unite.
+        let many_sets = EntityFilter {
+            any_of: (0..600)
+                .map(|i| FilterSet {
+                    all_of: vec![
+                        FilterCondition {
+                            key: "kind".into(),
+                            values: Some(vec!["component".into()]),
+                        },
+                        FilterCondition {
+                            key: "metadata.name".into(),
+                            values: Some(vec![format!("c{:04}", i * 2)]),
+                        },
+                    ],
+                })
+                .collect(),
+        };
+        let mut cases = cases;
+        cases.push(("six hundred sets", many_sets));
+        for (case, filter) in &cases {
+            let expected = expected_names(&model, filter);
+            let page = store
+                .query_entities(&EntityQuery {
+                    filter: Some(filter.clone()),
+                    ..EntityQuery::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(names(&page), expected, "{case}");
+            assert_eq!(page.total_items, expected.len() as u64, "{case}: total");
+
+            // A first page alone has the same total and the first names.
+            let first = store
+                .query_entities(&EntityQuery {
+                    filter: Some(filter.clone()),
+                    limit: Some(20),
+                    ..EntityQuery::default()
+                })
+                .await
+                .unwrap();
+            let head: Vec<String> = expected.iter().take(20).cloned().collect();
+            assert_eq!(names(&first), head, "{case}: first page");
+            assert_eq!(
+                first.total_items,
+                expected.len() as u64,
+                "{case}: first page total"
+            );
+            assert_eq!(
+                first.next.is_some(),
+                expected.len() > 20,
+                "{case}: more pages"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn narrow_and_broad_filters_page_with_cursors_both_ways() {
+    on_each_backend(|store| async move {
+        let model = planner_fixture();
+        store_planner_fixture(&store, &model).await;
+        let narrow = filter(&[&[
+            ("kind", Some(&["component"])),
+            ("spec.owner", Some(&["team-rare"])),
+        ]]);
+        let expected = expected_names(&model, &narrow);
+        assert_eq!(expected.len(), 12);
+        let query = EntityQuery {
+            filter: Some(narrow.clone()),
+            limit: Some(5),
+            ..EntityQuery::default()
+        };
+        check_keyset_paging(&store, query, &expected).await;
+
+        let broad = filter(&[
+            &[
+                ("kind", Some(&["component"])),
+                ("spec.lifecycle", Some(&["production"])),
+            ],
+            &[("spec.owner", Some(&["team-rare"]))],
+        ]);
+        let expected = expected_names(&model, &broad);
+        assert_eq!(expected.len(), 804);
+        let query = EntityQuery {
+            filter: Some(broad.clone()),
+            limit: Some(150),
+            ..EntityQuery::default()
+        };
+        check_keyset_paging(&store, query, &expected).await;
+
+        // Ordered by a field, descending: names from c1199 down.
+        let mut by_name_desc = expected.clone();
+        by_name_desc.sort_by(|a, b| b.cmp(a));
+        let query = EntityQuery {
+            filter: Some(broad.clone()),
+            order: vec![OrderField {
+                field: "metadata.name".into(),
+                descending: true,
+            }],
+            limit: Some(200),
+            ..EntityQuery::default()
+        };
+        check_keyset_paging(&store, query, &by_name_desc).await;
+        let mut narrow_desc = expected_names(&model, &narrow);
+        narrow_desc.reverse();
+        let query = EntityQuery {
+            filter: Some(narrow.clone()),
+            order: vec![OrderField {
+                field: "metadata.name".into(),
+                descending: true,
+            }],
+            limit: Some(4),
+            ..EntityQuery::default()
+        };
+        check_keyset_paging(&store, query, &narrow_desc).await;
+
+        // Offsets, past the end too: the total stays.
+        for (filter, offset) in [(&broad, 790), (&narrow, 10), (&narrow, 40)] {
+            let expected = expected_names(&model, filter);
+            let page = store
+                .query_entities(&EntityQuery {
+                    filter: Some(filter.clone()),
+                    limit: Some(20),
+                    offset: Some(offset),
+                    ..EntityQuery::default()
+                })
+                .await
+                .unwrap();
+            let slice: Vec<String> = expected.iter().skip(offset).take(20).cloned().collect();
+            assert_eq!(names(&page), slice, "offset {offset}");
+            assert_eq!(page.total_items, expected.len() as u64, "offset {offset}");
+        }
+
+        // The full-text filter narrows both plans.
+        for (filter, term, want) in [
+            (&broad, "c00", 66),
+            (&narrow, "c11", 1),
+            (&filter(&[&[("kind", Some(&["component"]))]]), "c00", 100),
+        ] {
+            let page = store
+                .query_entities(&EntityQuery {
+                    filter: Some(filter.clone()),
+                    full_text: Some(FullTextFilter {
+                        term: term.into(),
+                        fields: vec!["metadata.name".into()],
+                    }),
+                    limit: Some(10),
+                    ..EntityQuery::default()
+                })
+                .await
+                .unwrap();
+            let expected: Vec<String> = expected_names(&model, filter)
+                .into_iter()
+                .filter(|n| n.contains(term))
+                .collect();
+            assert_eq!(expected.len(), want, "{term}");
+            assert_eq!(page.total_items, want as u64, "{term}");
+            let head: Vec<String> = expected.into_iter().take(10).collect();
+            assert_eq!(names(&page), head, "{term}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn facets_of_narrow_broad_and_empty_filters() {
+    on_each_backend(|store| async move {
+        let model = planner_fixture();
+        store_planner_fixture(&store, &model).await;
+        let keys = vec!["kind".to_string(), "spec.owner".to_string()];
+        let expected_facets = |filter: &EntityFilter, key: &str| {
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for m in model.iter().filter(|m| m.matches(filter)) {
+                let values = match key {
+                    "kind" => vec![m.kind.to_string()],
+                    _ => m.owner.iter().map(|o| o.to_string()).collect(),
+                };
+                for value in values {
+                    *counts.entry(value).or_default() += 1;
+                }
+            }
+            let mut counts: Vec<FacetCount> = counts
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect();
+            counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            counts
+        };
+        for filter in [
+            filter(&[&[("spec.owner", Some(&["team-rare"]))]]),
+            filter(&[&[
+                ("kind", Some(&["component"])),
+                ("spec.lifecycle", Some(&["production"])),
+            ]]),
+            filter(&[
+                &[("metadata.tags", Some(&["five"]))],
+                &[("kind", Some(&["api"]))],
+            ]),
+            filter(&[&[("spec.owner", Some(&["nobody"]))]]),
+            filter(&[&[("spec.owner", Some(&[]))]]),
+        ] {
+            let facets = store.facets(&keys, Some(&filter)).await.unwrap();
+            for key in &keys {
+                assert_eq!(
+                    facets[key],
+                    expected_facets(&filter, key),
+                    "{key} of {filter:?}"
+                );
+            }
+        }
     })
     .await;
 }
