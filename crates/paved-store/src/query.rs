@@ -77,13 +77,33 @@ fn push_full_text(sql: &mut Sql, full_text: &FullTextFilter) {
     sql.push(")");
 }
 
-fn push_where(sql: &mut Sql, query: &EntityQuery) {
+/// Appends ` AND …` restricting `e` to the listed entities. The list travels as one JSON
+/// array parameter, however long it is.
+fn push_refs(sql: &mut Sql, backend: Backend, refs: &[EntityRef]) {
+    let refs: Vec<String> = refs.iter().map(ToString::to_string).collect();
+    // A list of strings always encodes.
+    let json = serde_json::to_string(&refs).unwrap_or_else(|_| "[]".into());
+    sql.push(" AND e.entity_ref IN (SELECT value FROM ");
+    match backend {
+        Backend::Sqlite => sql.push("json_each(").bind(json).push(")"),
+        Backend::Postgres => sql
+            .push("json_array_elements_text(CAST(")
+            .bind(json)
+            .push(" AS json))"),
+    };
+    sql.push(")");
+}
+
+fn push_where(sql: &mut Sql, backend: Backend, query: &EntityQuery) {
     sql.push(" WHERE e.etag IS NOT NULL");
     if let Some(filter) = &query.filter {
         push_filter(sql, filter);
     }
     if let Some(full_text) = &query.full_text {
         push_full_text(sql, full_text);
+    }
+    if let Some(refs) = &query.refs {
+        push_refs(sql, backend, refs);
     }
 }
 
@@ -130,7 +150,7 @@ pub(crate) async fn query_entities(
         sql.push(&format!(") AS o{i}"));
     }
     sql.push(" FROM entities e");
-    push_where(&mut sql, query);
+    push_where(&mut sql, backend, query);
     sql.push(") q WHERE 1 = 1");
 
     let backward = query.keyset.as_ref().is_some_and(|k| k.backward);
@@ -254,7 +274,7 @@ pub(crate) async fn query_entities(
     };
 
     let mut count = Sql::new("SELECT COUNT(*) FROM entities e");
-    push_where(&mut count, query);
+    push_where(&mut count, backend, query);
     let total = match count.fetch_optional(conn).await? {
         Some(row) => get::<i64>(&row, 0)?.max(0) as u64,
         None => 0,
