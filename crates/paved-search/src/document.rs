@@ -80,6 +80,9 @@ pub(crate) struct IndexedDoc {
     pub headings: Vec<String>,
     /// Everything else searchable: description, annotation values, page text.
     pub text: String,
+    /// Name, title and description, for the catalog page's text filter (the entity's own
+    /// document only).
+    pub entity_text: Option<String>,
     /// What a result shows (Backstage's `document`).
     pub document: Map<String, Value>,
 }
@@ -220,6 +223,14 @@ pub(crate) fn entity_documents(entity: &Value) -> Option<Vec<IndexedDoc>> {
         tags,
         headings: Vec::new(),
         text,
+        entity_text: Some(
+            [
+                facts.name.as_str(),
+                str_at(entity, "/metadata/title").unwrap_or_default(),
+                description,
+            ]
+            .join("\n"),
+        ),
         document,
     }];
     if facts.kind.eq_ignore_ascii_case("api")
@@ -271,6 +282,7 @@ fn operation_documents(facts: &EntityFacts, origin: &Origin, definition: &str) -
                 tags: vec![facts.name.clone()],
                 headings: Vec::new(),
                 text,
+                entity_text: None,
                 document,
             }
         })
@@ -324,6 +336,7 @@ pub(crate) fn page_documents(
                 tags: Vec::new(),
                 headings: page.headings,
                 text: page.text,
+                entity_text: None,
                 document,
             }
         })

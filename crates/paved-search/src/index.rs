@@ -1,13 +1,13 @@
 //! `SearchIndex`: the tantivy index in memory, its schema, writes (upsert, delete, doc pages)
 //! and queries (ranking, prefix, typos, filters, facet counts, snippets).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use paved_model::EntityRef;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Collector, Count, FacetCollector, SegmentCollector, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery,
     Query, TermQuery,
@@ -18,8 +18,8 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument,
-    Term,
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentOrdinal, SegmentReader,
+    TantivyDocument, Term,
 };
 
 use crate::SearchError;
@@ -106,6 +106,18 @@ pub struct Suggestion {
     pub location: String,
 }
 
+/// The catalog entities the catalog page's text filter found in the index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntityTextMatches {
+    /// Every entity matching, in ref order.
+    Found(Vec<EntityRef>),
+    /// More entities than the cap asked for.
+    TooMany,
+    /// Nothing the index can look up: the text has no word (only punctuation) or a word
+    /// longer than the index keeps.
+    NoWords,
+}
+
 #[derive(Clone, Copy)]
 struct Fields {
     id: Field,
@@ -125,6 +137,9 @@ struct Fields {
     facet_kind: Field,
     facet_owner: Field,
     document: Field,
+    /// Name, title and description of an entity document (no other document has it): what
+    /// the catalog page's text filter looks in.
+    entity_text: Field,
     /// Characters of the name (the title when there is none): among equal scores, the
     /// shorter name first.
     name_len: Field,
@@ -157,8 +172,10 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer("default")
             .set_index_option(IndexRecordOption::WithFreqs),
     );
+    // Document ids are also a fast column: the text filter turns matches into entity refs
+    // without reading stored documents.
     let fields = Fields {
-        id: builder.add_text_field("id", STRING | STORED),
+        id: builder.add_text_field("id", STRING | STORED | FAST),
         origin: builder.add_text_field("origin", STRING),
         doc_type: builder.add_text_field("type", STRING),
         kind: builder.add_text_field("kind", STRING),
@@ -175,6 +192,15 @@ fn schema() -> (Schema, Fields) {
         facet_kind: builder.add_facet_field("facet_kind", FacetOptions::default()),
         facet_owner: builder.add_facet_field("facet_owner", FacetOptions::default()),
         document: builder.add_text_field("document", STORED),
+        entity_text: builder.add_text_field(
+            "entity_text",
+            // Which documents match is all the text filter asks: no frequencies.
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("default")
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
         name_len: builder.add_u64_field("name_len", FAST),
     };
     (builder.build(), fields)
@@ -244,6 +270,9 @@ impl SearchIndex {
             out.add_text(f.headings, heading);
         }
         out.add_text(f.text, &doc.text);
+        if let Some(entity_text) = &doc.entity_text {
+            out.add_text(f.entity_text, entity_text);
+        }
         let shown_name = if doc.name.is_empty() {
             &doc.title
         } else {
@@ -673,6 +702,135 @@ impl SearchIndex {
                 }
             })
             .collect())
+    }
+
+    /// The catalog entities whose name, title or description has, for every word of `text`,
+    /// a word starting with it: case-insensitive, words split on anything but letters and
+    /// digits, so `pay` and `pay api` both find `payments-api`. More than `cap` entities is
+    /// [`EntityTextMatches::TooMany`]. Only which entities match: no scores, snippets or
+    /// facets.
+    pub fn entities_matching_words(
+        &self,
+        text: &str,
+        cap: usize,
+    ) -> Result<EntityTextMatches, SearchError> {
+        let words = self.terms_of(text)?;
+        // The analyzer drops words too long to index: such a word cannot be looked up.
+        let typed: BTreeSet<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        if words.is_empty() || words.len() != typed.len() {
+            return Ok(EntityTextMatches::NoWords);
+        }
+        let clauses: Vec<(Occur, Box<dyn Query>)> = words
+            .iter()
+            .map(|word| {
+                let mut prefix = PhrasePrefixQuery::new(vec![Term::from_field_text(
+                    self.fields.entity_text,
+                    word,
+                )]);
+                // Every expansion: a filter must not lose matches, where ranking may.
+                prefix.set_max_expansions(u32::MAX);
+                (Occur::Must, Box::new(prefix) as Box<dyn Query>)
+            })
+            .collect();
+        let searcher = self.reader.searcher();
+        let matches = searcher
+            .search(
+                &BooleanQuery::new(clauses),
+                &MatchingDocs {
+                    limit: cap.saturating_add(1),
+                },
+            )
+            .map_err(index_error)?;
+        if matches.iter().map(|(_, docs)| docs.len()).sum::<usize>() > cap {
+            return Ok(EntityTextMatches::TooMany);
+        }
+        let mut refs = BTreeSet::new();
+        for (segment, docs) in matches {
+            let Some(ids) = searcher
+                .segment_reader(segment)
+                .fast_fields()
+                .str("id")
+                .map_err(index_error)?
+            else {
+                continue;
+            };
+            let mut ords: Vec<u64> = docs
+                .iter()
+                .filter_map(|doc| ids.term_ords(*doc).next())
+                .collect();
+            ords.sort_unstable();
+            ords.dedup();
+            ids.dictionary()
+                .sorted_ords_to_term_cb(&ords, |id| {
+                    if let Some(entity_ref) = std::str::from_utf8(id)
+                        .ok()
+                        .and_then(|id| id.strip_prefix("entity:"))
+                        .and_then(|r| EntityRef::parse_full(r).ok())
+                    {
+                        refs.insert(entity_ref);
+                    }
+                })
+                .map_err(|e| SearchError::Index(format!("document ids: {e}")))?;
+        }
+        Ok(EntityTextMatches::Found(refs.into_iter().collect()))
+    }
+}
+
+/// Collects the matching documents of each segment, unscored, at most `limit` per segment
+/// (more than that in one segment already means too many).
+struct MatchingDocs {
+    limit: usize,
+}
+
+struct SegmentMatchingDocs {
+    segment: SegmentOrdinal,
+    limit: usize,
+    docs: Vec<DocId>,
+}
+
+impl Collector for MatchingDocs {
+    type Fruit = Vec<(SegmentOrdinal, Vec<DocId>)>;
+    type Child = SegmentMatchingDocs;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        _reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentMatchingDocs> {
+        Ok(SegmentMatchingDocs {
+            segment,
+            limit: self.limit,
+            docs: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        segments: Vec<(SegmentOrdinal, Vec<DocId>)>,
+    ) -> tantivy::Result<Self::Fruit> {
+        Ok(segments)
+    }
+}
+
+impl SegmentCollector for SegmentMatchingDocs {
+    type Fruit = (SegmentOrdinal, Vec<DocId>);
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        if self.docs.len() < self.limit {
+            self.docs.push(doc);
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        (self.segment, self.docs)
     }
 }
 

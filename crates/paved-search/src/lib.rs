@@ -23,8 +23,8 @@ pub use document::{
 };
 pub use highlight::{POST_TAG, PRE_TAG};
 pub use index::{
-    FILTER_KEYS, FUZZY_MIN_CHARS, FacetCount, MAX_PAGE_LIMIT, PREFIX_MIN_CHARS, SearchFacets,
-    SearchHit, SearchIndex, SearchRequest, SearchResults, Suggestion,
+    EntityTextMatches, FILTER_KEYS, FUZZY_MIN_CHARS, FacetCount, MAX_PAGE_LIMIT, PREFIX_MIN_CHARS,
+    SearchFacets, SearchHit, SearchIndex, SearchRequest, SearchResults, Suggestion,
 };
 pub use service::{BuildReport, FollowReport, SearchService, SearchSettings};
 

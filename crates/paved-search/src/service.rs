@@ -10,7 +10,9 @@ use paved_catalog::CatalogService;
 use paved_model::EntityRef;
 use paved_store::{DocsStore, EntityQuery};
 
-use crate::{DocPage, SearchError, SearchIndex, SearchRequest, SearchResults, Suggestion};
+use crate::{
+    DocPage, EntityTextMatches, SearchError, SearchIndex, SearchRequest, SearchResults, Suggestion,
+};
 
 /// How the index follows the catalog.
 #[derive(Clone, Debug)]
@@ -362,6 +364,18 @@ impl SearchService {
         self.check_ready()?;
         let index = self.index.clone();
         blocking(move || index.suggest(&term, limit)).await
+    }
+
+    /// The catalog entities matching every word of `text` (see
+    /// [`SearchIndex::entities_matching_words`]), as of the last change followed.
+    pub async fn entities_matching_words(
+        &self,
+        text: String,
+        cap: usize,
+    ) -> Result<EntityTextMatches, SearchError> {
+        self.check_ready()?;
+        let index = self.index.clone();
+        blocking(move || index.entities_matching_words(&text, cap)).await
     }
 
     /// Replaces an entity's documentation pages (what the docs builder calls after a build).

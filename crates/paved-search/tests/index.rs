@@ -1,7 +1,7 @@
 //! `SearchIndex` on its own: ranking, prefix, typos, filters, facets, snippets, doc pages.
 
 use paved_model::EntityRef;
-use paved_search::{DocPage, SearchIndex, SearchRequest, SearchResults};
+use paved_search::{DocPage, EntityTextMatches, SearchIndex, SearchRequest, SearchResults};
 use serde_json::{Value, json};
 
 fn component(name: &str, description: &str, owner: &str, tags: &[&str]) -> Value {
@@ -360,4 +360,101 @@ fn suggestions_are_prefix_matches_with_kind_and_link() {
             .any(|s| s.location == "/catalog/default/component/catalog-ui")
     );
     assert!(index.suggest("  ", 8).expect("suggest").is_empty());
+}
+
+fn matching(index: &SearchIndex, text: &str, cap: usize) -> EntityTextMatches {
+    index
+        .entities_matching_words(text, cap)
+        .expect("text filter")
+}
+
+fn found(index: &SearchIndex, text: &str) -> Vec<String> {
+    match matching(index, text, 100) {
+        EntityTextMatches::Found(refs) => refs.iter().map(ToString::to_string).collect(),
+        other => panic!("{text}: {other:?}"),
+    }
+}
+
+#[test]
+fn the_catalog_text_filter_matches_word_starts_in_name_title_and_description() {
+    let mut titled = component("ledger", "Books every payment", "team-a", &["payroll"]);
+    titled["metadata"]["title"] = json!("General Ledger");
+    titled["metadata"]["annotations"] = json!({"example.com/runbook": "https://wiki/payments"});
+    let index = index_of(&[
+        component("payments-api", "Moves money", "team-a", &[]),
+        component("payments_worker", "Settles at night", "team-b", &[]),
+        component("checkout", "Takes the money", "team-a", &["payments"]),
+        titled,
+        json!({
+            "apiVersion": "backstage.io/v1alpha1", "kind": "API",
+            "metadata": {"name": "orders"},
+            "spec": {"type": "openapi", "lifecycle": "production", "owner": "team-a",
+                "definition": "openapi: 3.0.0\ninfo: {title: Orders, version: '1'}\npaths:\n  /pay:\n    post:\n      operationId: payNow\n      summary: Pay an order\n"}
+        }),
+    ]);
+    // The start of a word, case-insensitive; `-` and `_` split words.
+    assert_eq!(
+        found(&index, "PAY"),
+        [
+            "component:default/ledger",
+            "component:default/payments-api",
+            "component:default/payments_worker"
+        ]
+    );
+    assert_eq!(found(&index, "work"), ["component:default/payments_worker"]);
+    // Every word must match, each as the start of a word, in any of the three fields.
+    assert_eq!(found(&index, "pay api"), ["component:default/payments-api"]);
+    assert_eq!(
+        found(&index, "payments-ap"),
+        ["component:default/payments-api"]
+    );
+    assert_eq!(
+        found(&index, "money"),
+        [
+            "component:default/checkout",
+            "component:default/payments-api"
+        ]
+    );
+    assert_eq!(found(&index, "general led"), ["component:default/ledger"]);
+    assert_eq!(found(&index, "every paym"), ["component:default/ledger"]);
+    // Not inside a word, not tags, annotations or API operations, no typos.
+    assert!(found(&index, "ments").is_empty());
+    assert!(found(&index, "payroll").is_empty());
+    assert!(found(&index, "wiki").is_empty());
+    assert!(found(&index, "paynow").is_empty());
+    assert!(found(&index, "monye").is_empty());
+    // The API entity itself is found by its name.
+    assert_eq!(found(&index, "ord"), ["api:default/orders"]);
+
+    // More than the cap, and text without a word the index keeps, are for the caller.
+    assert_eq!(matching(&index, "pay", 2), EntityTextMatches::TooMany);
+    assert!(
+        matches!(matching(&index, "pay", 3), EntityTextMatches::Found(refs) if refs.len() == 3)
+    );
+    assert_eq!(matching(&index, "-_-", 100), EntityTextMatches::NoWords);
+    assert_eq!(
+        matching(&index, &"x".repeat(300), 100),
+        EntityTextMatches::NoWords
+    );
+}
+
+#[test]
+fn the_catalog_text_filter_follows_upserts_and_deletes() {
+    let index = index_of(&[component("search-me", "old words", "team-a", &[])]);
+    assert_eq!(found(&index, "old"), ["component:default/search-me"]);
+    index
+        .upsert_entity(&component("search-me", "new words", "team-b", &[]))
+        .expect("upsert");
+    index
+        .upsert_entity(&component("other", "new too", "team-b", &[]))
+        .expect("upsert");
+    index.commit().expect("commit");
+    assert!(found(&index, "old").is_empty());
+    assert_eq!(
+        found(&index, "new"),
+        ["component:default/other", "component:default/search-me"]
+    );
+    index.delete_entity(&EntityRef::new("component", "default", "other"));
+    index.commit().expect("commit");
+    assert_eq!(found(&index, "new"), ["component:default/search-me"]);
 }

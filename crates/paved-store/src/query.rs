@@ -267,8 +267,57 @@ fn push_full_text(sql: &mut Sql, id_column: &str, full_text: Option<&FullTextFil
     sql.push(")");
 }
 
-/// A statement counting the entities that match the plan and the full-text filter.
-fn count_statement(plan: &FilterPlan<'_>, full_text: Option<&FullTextFilter>) -> Sql {
+/// Appends the candidates of a query restricted to listed entities (`EntityQuery::refs`):
+/// the listed refs drive — one JSON array parameter however long the list, each ref one
+/// lookup of the unique ref index — and each entity is checked for the filter and the
+/// full-text term. Columns: `id`, and `ref` when `with_ref`.
+fn push_listed_candidates(
+    sql: &mut Sql,
+    backend: Backend,
+    refs: &[EntityRef],
+    plan: &FilterPlan<'_>,
+    full_text: Option<&FullTextFilter>,
+    with_ref: bool,
+) {
+    let mut listed: Vec<String> = refs.iter().map(ToString::to_string).collect();
+    listed.sort_unstable();
+    listed.dedup();
+    // A list of strings always encodes.
+    let json = serde_json::to_string(&listed).unwrap_or_else(|_| "[]".into());
+    sql.push("SELECT e.id");
+    if with_ref {
+        sql.push(&format!(", e.entity_ref{} AS ref", backend.collate()));
+    }
+    sql.push(" FROM (SELECT value FROM ");
+    match backend {
+        Backend::Sqlite => sql.push("json_each(").bind(json).push(")"),
+        Backend::Postgres => sql
+            .push("json_array_elements_text(CAST(")
+            .bind(json)
+            .push(" AS json))"),
+    };
+    // CROSS JOIN: SQLite drives from the list instead of walking every entity.
+    sql.push(") r CROSS JOIN entities e WHERE e.entity_ref = r.value AND e.etag IS NOT NULL");
+    if let FilterPlan::Sets { sets, .. } = plan {
+        push_filter_check(sql, sets);
+    }
+    push_full_text(sql, "e.id", full_text);
+}
+
+/// A statement counting the entities that match the plan, the listed refs and the
+/// full-text filter.
+fn count_statement(
+    backend: Backend,
+    plan: &FilterPlan<'_>,
+    refs: Option<&[EntityRef]>,
+    full_text: Option<&FullTextFilter>,
+) -> Sql {
+    if let Some(refs) = refs {
+        let mut sql = Sql::new("SELECT COUNT(*) FROM (");
+        push_listed_candidates(&mut sql, backend, refs, plan, full_text, false);
+        sql.push(") l");
+        return sql;
+    }
     match plan {
         FilterPlan::Sets { sets, .. } => {
             let mut sql = Sql::new("SELECT COUNT(*) FROM (");
@@ -314,7 +363,8 @@ pub(crate) async fn query_entities(
     }
     let by_ref = order_keys.is_empty();
     let plan = plan_filter(conn, query.filter.as_ref()).await?;
-    if matches!(plan, FilterPlan::Nothing) {
+    let refs = query.refs.as_deref();
+    if matches!(plan, FilterPlan::Nothing) || refs.is_some_and(<[EntityRef]>::is_empty) {
         return Ok(EntityPage {
             items: Vec::new(),
             total_items: 0,
@@ -325,7 +375,7 @@ pub(crate) async fn query_entities(
     let full_text = query.full_text.as_ref();
     // A narrow filter's entities are few: they are collected once, and the count comes with
     // the page instead of from a second evaluation of the filter.
-    let count_with_page = matches!(plan, FilterPlan::Sets { narrow: true, .. });
+    let count_with_page = matches!(plan, FilterPlan::Sets { narrow: true, .. }) || refs.is_some();
 
     // The page is chosen on ids and order values only; the entities' JSON is joined to the
     // chosen rows afterwards, so sorting never carries large texts.
@@ -362,6 +412,10 @@ pub(crate) async fn query_entities(
     sql.push(" FROM (");
     let entity_ref = format!("e.entity_ref{collate}");
     match &plan {
+        _ if refs.is_some() => {
+            let refs = refs.unwrap_or_default();
+            push_listed_candidates(&mut sql, backend, refs, &plan, full_text, by_ref);
+        }
         FilterPlan::Sets { sets, narrow } if *narrow || !by_ref => {
             // From the drivers' index ranges. Ordering by a field reads every match anyway;
             // CROSS JOIN keeps SQLite from walking all entities in ref order instead.
@@ -539,7 +593,7 @@ pub(crate) async fn query_entities(
         // Nothing before an empty first page: nothing at all.
         None if count_with_page && query.keyset.is_none() && query.offset.unwrap_or(0) == 0 => 0,
         None => {
-            let count = count_statement(&plan, full_text);
+            let count = count_statement(backend, &plan, refs, full_text);
             match count.fetch_optional(conn).await? {
                 Some(row) => get::<i64>(&row, 0)?.max(0) as u64,
                 None => 0,

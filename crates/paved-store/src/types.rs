@@ -236,6 +236,9 @@ pub struct EntityQuery {
     /// an order field sort last. Ties are broken by the internal id, so paging is stable.
     pub order: Vec<OrderField>,
     pub full_text: Option<FullTextFilter>,
+    /// Only these entities (refs not in the catalog are ignored; an empty list matches
+    /// nothing). `None` = no such restriction.
+    pub refs: Option<Vec<EntityRef>>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
     pub keyset: Option<Keyset>,

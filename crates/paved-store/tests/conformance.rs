@@ -1267,6 +1267,112 @@ async fn filters_ordering_paging_and_full_text() {
 }
 
 #[tokio::test]
+async fn a_list_of_refs_restricts_filters_ordering_paging_and_the_count() {
+    on_each_backend(|store| async move {
+        query_fixture(&store).await;
+        let listed = |refs: &[&str]| Some(refs.iter().map(|r| eref(r)).collect::<Vec<_>>());
+        let refs = listed(&[
+            "component:default/echo",
+            "component:default/alpha",
+            "group:default/team-b",
+            "component:default/delta",
+            // Not in the catalog: ignored.
+            "component:default/nowhere",
+        ]);
+
+        let page = store
+            .query_entities(&EntityQuery {
+                refs: refs.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(names(&page), ["alpha", "delta", "echo", "team-b"]);
+        assert_eq!(page.total_items, 4);
+
+        // With a filter: both must hold, and the count says so.
+        let components = filter(&[&[("kind", Some(&["component"]))]]);
+        let page = store
+            .query_entities(&EntityQuery {
+                filter: Some(components.clone()),
+                refs: refs.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(names(&page), ["alpha", "delta", "echo"]);
+        assert_eq!(page.total_items, 3);
+
+        // Ordered by a field and paged with keysets, one entity a page.
+        let ordered = EntityQuery {
+            filter: Some(components),
+            refs: refs.clone(),
+            order: vec![OrderField {
+                field: "spec.owner".into(),
+                descending: true,
+            }],
+            limit: Some(1),
+            ..Default::default()
+        };
+        let mut query = ordered.clone();
+        let mut seen = Vec::new();
+        loop {
+            let page = store.query_entities(&query).await.unwrap();
+            assert_eq!(page.total_items, 3);
+            seen.extend(names(&page));
+            match page.next {
+                Some(next) => query.keyset = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["echo", "delta", "alpha"]);
+
+        // With the store's own text filter as well.
+        let page = store
+            .query_entities(&EntityQuery {
+                refs: refs.clone(),
+                full_text: Some(FullTextFilter {
+                    term: "team-".into(),
+                    fields: vec!["metadata.name".into()],
+                }),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(names(&page), ["team-b"]);
+
+        // An empty list matches nothing; no list restricts nothing.
+        let page = store
+            .query_entities(&EntityQuery {
+                refs: listed(&[]),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.items.is_empty());
+        assert_eq!(page.total_items, 0);
+        let everything = store.query_entities(&EntityQuery::default()).await.unwrap();
+        assert_eq!(everything.total_items, 7);
+
+        // A long list (past any bind limit) is still one parameter.
+        let mut many: Vec<EntityRef> = (0..20_000)
+            .map(|i| eref(&format!("component:default/missing-{i}")))
+            .collect();
+        many.push(eref("component:default/bravo"));
+        let page = store
+            .query_entities(&EntityQuery {
+                refs: Some(many),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(names(&page), ["bravo"]);
+        assert_eq!(page.total_items, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn facets_count_values_in_their_original_case() {
     on_each_backend(|store| async move {
         query_fixture(&store).await;

@@ -1,6 +1,7 @@
 //! The catalog page: a table of entities with facets, a text filter, sortable columns, cursor
 //! paging and starred entities. The whole state is in the URL so a view can be shared; htmx
-//! swaps the results in place, and without JavaScript the form simply submits.
+//! swaps the results in place, and without JavaScript the form simply submits. The text
+//! filter is answered by the search index when it is ready (see [`text_filter`]).
 
 use super::identity::Session;
 use super::render::{self, Section};
@@ -19,6 +20,7 @@ use paved_catalog::facet_cache::Staleness;
 use paved_catalog::{CatalogError, CatalogResult};
 use paved_model::EntityRef;
 use paved_model::filter::{EntityFilter, FilterCondition, FilterSet};
+use paved_search::{EntityTextMatches, SearchError};
 use paved_store::{EntityQuery, FacetCount, FullTextFilter, Keyset, OrderField};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -52,6 +54,9 @@ const SORTS: [(&str, &str); 6] = [
 
 /// Fields the text filter looks in.
 const TEXT_FIELDS: [&str; 3] = ["metadata.name", "metadata.title", "metadata.description"];
+/// Most entities the search index hands the store for one text filter. A term matching more
+/// is filtered in SQL instead: past a few thousand refs the list costs as much as the scan.
+const TEXT_FILTER_MAX_REFS: usize = 5_000;
 
 /// What the URL asks for.
 #[derive(Clone, Debug, Default)]
@@ -296,13 +301,16 @@ async fn build(
         });
     }
     let keyset = params.cursor.as_deref().map(decode_keyset).transpose()?;
+    let (refs, full_text) = match text_filter(state, &params.text).await {
+        TextFilter::None => (None, None),
+        TextFilter::Refs(refs) => (Some(refs), None),
+        TextFilter::Substring(full_text) => (None, Some(full_text)),
+    };
     let entity_query = EntityQuery {
         filter,
         order,
-        full_text: (!params.text.is_empty()).then(|| FullTextFilter {
-            term: params.text.clone(),
-            fields: TEXT_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
-        }),
+        full_text,
+        refs,
         limit: Some(params.limit),
         keyset,
         ..EntityQuery::default()
@@ -405,6 +413,41 @@ async fn build(
         limit => params.limit,
         default_limit => DEFAULT_PAGE_SIZE,
         self_href => params.href(),
+    })
+}
+
+/// How the text filter restricts the store's query.
+enum TextFilter {
+    /// Nothing typed.
+    None,
+    /// The entities the search index matched.
+    Refs(Vec<EntityRef>),
+    /// The store's own filter (a substring of the name, title or description): when search
+    /// is disabled or its index still being built, and for text the index cannot answer
+    /// (no word in it, or more than [`TEXT_FILTER_MAX_REFS`] matches).
+    Substring(FullTextFilter),
+}
+
+async fn text_filter(state: &AppState, text: &str) -> TextFilter {
+    if text.is_empty() {
+        return TextFilter::None;
+    }
+    if let Some(search) = &state.search {
+        match search
+            .entities_matching_words(text.to_owned(), TEXT_FILTER_MAX_REFS)
+            .await
+        {
+            Ok(EntityTextMatches::Found(refs)) => return TextFilter::Refs(refs),
+            Ok(EntityTextMatches::TooMany | EntityTextMatches::NoWords)
+            | Err(SearchError::NotReady) => {}
+            Err(error) => {
+                tracing::warn!(%error, "catalog text filter: the search index failed; filtering in the store");
+            }
+        }
+    }
+    TextFilter::Substring(FullTextFilter {
+        term: text.to_owned(),
+        fields: TEXT_FIELDS.iter().map(|f| (*f).to_owned()).collect(),
     })
 }
 
