@@ -190,13 +190,19 @@ fn push_id_set(sql: &mut Sql, sets: &[PlannedSet<'_>]) {
     }
 }
 
+/// The value column of a per-entity check, as an expression rather than the bare column:
+/// given `key = ? AND value IN (…)` SQLite would seek the `(key, value)` index — every
+/// entity of a broad condition such as `kind = component` — instead of the entity's own
+/// rows through the field index's `(entity_id, key, seq)` primary key.
+const CHECKED_VALUE: &str = "(s.value || '')";
+
 /// Appends ` AND EXISTS (…)`: the entity `id_column` meets `condition`.
 fn push_exists(sql: &mut Sql, id_column: &str, condition: &FilterCondition) {
     sql.push(&format!(
         " AND EXISTS (SELECT 1 FROM search s WHERE s.entity_id = {id_column} AND s.key = "
     ));
     sql.bind(condition.key.to_lowercase());
-    push_values(sql, "s.value", condition);
+    push_values(sql, CHECKED_VALUE, condition);
     sql.push(")");
 }
 
@@ -215,7 +221,7 @@ fn push_filter_check(sql: &mut Sql, sets: &[PlannedSet<'_>]) {
         for condition in std::iter::once(set.driver).chain(set.others.iter().copied()) {
             sql.push(" AND (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key = ");
             sql.bind(condition.key.to_lowercase());
-            push_values(sql, "s.value", condition);
+            push_values(sql, CHECKED_VALUE, condition);
             sql.push(" LIMIT 1) IS NOT NULL");
         }
         sql.push(")");
