@@ -1,11 +1,13 @@
 //! The portal catalog page's text filter (`/catalog?q=…`) on a real SQLite catalog: answered
 //! by the search index when there is one, by the store's substring filter otherwise.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use paved_catalog::{CatalogService, CatalogSettings};
+use paved_catalog::CatalogService;
 use paved_search::{SearchService, SearchSettings};
 use paved_server::{AppState, ServerSettings, router};
 use std::path::PathBuf;
@@ -103,20 +105,7 @@ struct App {
 }
 
 async fn app(search: Search) -> App {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().canonicalize().expect("canonical");
-    let file = root.join("catalog-info.yaml");
-    std::fs::write(&file, CATALOG).expect("write catalog");
-    let store = paved_store::connect(&format!("sqlite://{}", root.join("paved.db").display()))
-        .await
-        .expect("store");
-    let mut settings = CatalogSettings::new(root.join("data"));
-    settings.allowed_roots = vec![root.clone()];
-    let catalog = Arc::new(CatalogService::new(store, settings));
-    catalog
-        .add_location("file", &file.display().to_string(), false)
-        .await
-        .expect("seed");
+    let common::SeededCatalog { catalog, root, dir } = common::seeded_catalog(CATALOG).await;
     let mut state =
         AppState::new(catalog.clone(), ServerSettings::default(), None).expect("portal templates");
     let mut service = None;

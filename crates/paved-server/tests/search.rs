@@ -1,11 +1,12 @@
 //! Search over HTTP: Backstage's `/api/search/query`, the suggestions endpoint, and the
 //! portal's `/search` page and suggestion fragment, on a real SQLite catalog and index.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use paved_catalog::{CatalogService, CatalogSettings};
 use paved_search::{SearchService, SearchSettings};
 use paved_server::{AppState, ServerSettings, router};
 use serde_json::Value;
@@ -77,20 +78,7 @@ struct App {
 }
 
 async fn app(search: SearchState) -> App {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().canonicalize().expect("canonical");
-    let file = root.join("catalog-info.yaml");
-    std::fs::write(&file, CATALOG).expect("write catalog");
-    let store = paved_store::connect(&format!("sqlite://{}", root.join("paved.db").display()))
-        .await
-        .expect("store");
-    let mut settings = CatalogSettings::new(root.join("data"));
-    settings.allowed_roots = vec![root.clone()];
-    let catalog = Arc::new(CatalogService::new(store, settings));
-    catalog
-        .add_location("file", &file.display().to_string(), false)
-        .await
-        .expect("seed");
+    let common::SeededCatalog { catalog, dir, .. } = common::seeded_catalog(CATALOG).await;
     let mut state =
         AppState::new(catalog.clone(), ServerSettings::default(), None).expect("portal templates");
     if search != SearchState::Off {
