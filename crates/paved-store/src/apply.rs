@@ -3,7 +3,7 @@
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
 use crate::sql::IN_CHUNK;
-use crate::sql::{Backend, EncodedRows, SearchRow, Sql, get, insert_many, insert_rows};
+use crate::sql::{Backend, EncodedRows, FieldIndexRow, Sql, get, insert_many, insert_rows};
 use crate::store::now_millis;
 use crate::*;
 use paved_model::entity::{annotation, stitch};
@@ -765,7 +765,7 @@ fn compute_stitch(
     let mut finals = Vec::new();
     let mut changes = Vec::new();
     let mut had_search = Vec::new();
-    let mut search: Vec<SearchRow> = Vec::new();
+    let mut search: Vec<FieldIndexRow> = Vec::new();
     for row in input.rows {
         let mut entity = serde_json::from_str::<serde_json::Value>(&row.processed)
             .ok()
@@ -818,7 +818,7 @@ fn compute_stitch(
             let original = search_row
                 .original_value
                 .filter(|o| Some(o) != search_row.value.as_ref());
-            search.push(SearchRow {
+            search.push(FieldIndexRow {
                 entity_id: row.id,
                 key: search_row.key,
                 seq: i64::try_from(seq).unwrap_or(i64::MAX),

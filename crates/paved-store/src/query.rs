@@ -417,12 +417,11 @@ pub(crate) async fn query_entities(
     // The candidates: `id`, and `ref` when ordering by it.
     sql.push(" FROM (");
     let entity_ref = format!("e.entity_ref{collate}");
-    match &plan {
-        _ if refs.is_some() => {
-            let refs = refs.unwrap_or_default();
+    match (refs, &plan) {
+        (Some(refs), _) => {
             push_listed_candidates(&mut sql, backend, refs, &plan, full_text, by_ref);
         }
-        FilterPlan::Sets { sets, narrow } if *narrow || !by_ref => {
+        (None, FilterPlan::Sets { sets, narrow }) if *narrow || !by_ref => {
             // From the drivers' index ranges. Ordering by a field reads every match anyway;
             // CROSS JOIN keeps SQLite from walking all entities in ref order instead.
             sql.push("SELECT m.entity_id AS id");
@@ -439,7 +438,7 @@ pub(crate) async fn query_entities(
             }
             push_full_text(&mut sql, "m.entity_id", full_text);
         }
-        FilterPlan::Sets { sets, .. } => {
+        (None, FilterPlan::Sets { sets, .. }) => {
             // Broad and in ref order: walk the live refs, check each entity, stop after the
             // page.
             sql.push(&format!(
@@ -454,7 +453,7 @@ pub(crate) async fn query_entities(
             push_filter_check(&mut sql, sets);
             push_full_text(&mut sql, "e.id", full_text);
         }
-        FilterPlan::Everything | FilterPlan::Nothing => {
+        (None, FilterPlan::Everything | FilterPlan::Nothing) => {
             sql.push("SELECT e.id");
             if by_ref {
                 sql.push(&format!(", {entity_ref} AS ref"));

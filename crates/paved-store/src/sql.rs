@@ -241,7 +241,7 @@ pub(crate) trait InsertRow: serde::Serialize {
 }
 
 /// A row of the field index (`search`).
-pub(crate) struct SearchRow {
+pub(crate) struct FieldIndexRow {
     pub(crate) entity_id: i64,
     pub(crate) key: String,
     /// Numbers the rows of one entity.
@@ -250,7 +250,7 @@ pub(crate) struct SearchRow {
     pub(crate) original_value: Option<String>,
 }
 
-impl serde::Serialize for SearchRow {
+impl serde::Serialize for FieldIndexRow {
     /// As an array in the columns' order, like the tuples of the other tables.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         (
@@ -264,7 +264,7 @@ impl serde::Serialize for SearchRow {
     }
 }
 
-impl InsertRow for SearchRow {
+impl InsertRow for FieldIndexRow {
     fn bind_columns(&self, sql: &mut Sql) {
         sql.bind(self.entity_id)
             .push(", ")
