@@ -4,11 +4,14 @@
 //! with a techdocs-ref (one queued build per entity: the job's dedupe key); after each refresh
 //! of a location it enqueues the sites of that location's entities too, since the docs may
 //! have changed while the entity did not. A build whose inputs hash to the stored fingerprint
-//! stores nothing.
+//! stores nothing. An entity whose `dir:` folder (next to a file location) has neither a
+//! `mkdocs.yml` nor a README gets no build: every one would fail the same way (a catalog of
+//! 60 000 such components would keep a worker busy for minutes). The Docs tab says why, and a
+//! refresh that finds a source in the folder builds the site.
 
 use crate::error::DocsError;
-use crate::site::{BuiltSite, Limits, Problem, build_site, page_candidates};
-use crate::source::{SourceAccess, resolve_source, techdocs_ref};
+use crate::site::{BuiltSite, Limits, Problem, build_site, has_source, page_candidates};
+use crate::source::{SourceAccess, local_source, resolve_source, techdocs_ref};
 use async_trait::async_trait;
 use paved_catalog::git::GitSettings;
 use paved_catalog::{AllowedRoots, CatalogService};
@@ -19,7 +22,8 @@ use paved_store::{
 };
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 pub const BUILD_JOB: &str = "docs.build";
@@ -66,6 +70,8 @@ pub struct DocsService {
     store: Arc<dyn DocsStore>,
     settings: DocsSettings,
     queue: OnceLock<JobQueue>,
+    /// Entities not built because their local folder has no source: folder → site keys.
+    without_source: Mutex<HashMap<PathBuf, HashSet<String>>>,
 }
 
 /// The key a site is stored under: the entity ref in lower case.
@@ -120,7 +126,64 @@ impl DocsService {
             store,
             settings,
             queue: OnceLock::new(),
+            without_source: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The entity's `dir:` folder when it has neither `mkdocs.yml` nor README.md: no site is
+    /// built for it (the reason the Docs tab gives).
+    pub fn folder_without_source(&self, entity: &Value) -> Option<PathBuf> {
+        match local_source(entity, &AllowedRoots::new(self.catalog.allowed_roots()))? {
+            Ok(folder) if !has_source(&folder) => Some(folder),
+            _ => None,
+        }
+    }
+
+    /// Whether a build of the entity could find a source. `false` only for a local folder
+    /// with neither `mkdocs.yml` nor README.md; the entity is remembered so that a refresh
+    /// that adds one builds it. `seen` caches each folder's answer for one round.
+    fn has_buildable_source(
+        &self,
+        key: &str,
+        entity: &Value,
+        roots: &AllowedRoots,
+        seen: &mut HashMap<PathBuf, bool>,
+    ) -> bool {
+        let Some(Ok(folder)) = local_source(entity, roots) else {
+            return true;
+        };
+        let found = *seen
+            .entry(folder.clone())
+            .or_insert_with(|| has_source(&folder));
+        let mut without = self
+            .without_source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if found {
+            if let Some(keys) = without.get_mut(&folder) {
+                keys.remove(key);
+            }
+        } else {
+            without.entry(folder).or_default().insert(key.to_string());
+        }
+        found
+    }
+
+    /// The entities remembered without a source whose folder has one now (forgotten).
+    fn sources_found(&self) -> Vec<String> {
+        let mut without = self
+            .without_source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let found: Vec<PathBuf> = without
+            .keys()
+            .filter(|folder| has_source(folder))
+            .cloned()
+            .collect();
+        found
+            .into_iter()
+            .flat_map(|folder| without.remove(&folder).unwrap_or_default())
+            .collect()
     }
 
     /// Connects the service to the job queue (once the runner exists).
@@ -313,8 +376,10 @@ impl DocsService {
             .collect())
     }
 
-    /// The entities with a techdocs-ref, as (ref, etag).
-    async fn doc_entities(&self) -> Result<Vec<(EntityRef, Option<String>)>, DocsError> {
+    /// The entities with a techdocs-ref, as (ref, etag, whether a build could find a source).
+    async fn doc_entities(&self) -> Result<Vec<(EntityRef, Option<String>, bool)>, DocsError> {
+        let roots = AllowedRoots::new(self.catalog.allowed_roots());
+        let mut seen = HashMap::new();
         let filter = paved_model::filter::parse_filter_params(&[
             "metadata.annotations.backstage.io/techdocs-ref".to_string(),
         ])
@@ -337,9 +402,17 @@ impl DocsService {
                     continue;
                 };
                 if let Some(entity) = paved_model::Entity::from_value(value.clone()) {
+                    let entity_ref = entity.entity_ref();
+                    let buildable = self.has_buildable_source(
+                        &site_key(&entity_ref),
+                        &value,
+                        &roots,
+                        &mut seen,
+                    );
                     out.push((
-                        entity.entity_ref(),
+                        entity_ref,
                         value["metadata"]["etag"].as_str().map(str::to_string),
+                        buildable,
                     ));
                 }
             }
@@ -352,7 +425,8 @@ impl DocsService {
     }
 
     /// At start: enqueues the sites that are missing or whose entity changed since they were
-    /// built, and removes sites whose entity is gone. Returns how many were enqueued.
+    /// built, and removes sites whose entity is gone or whose folder has no source any more.
+    /// Returns how many were enqueued.
     pub async fn enqueue_stale(&self) -> Result<usize, DocsError> {
         let sites: HashMap<String, DocSite> = self
             .store
@@ -364,7 +438,10 @@ impl DocsService {
         let entities = self.doc_entities().await?;
         let mut live = HashSet::new();
         let mut enqueued = 0;
-        for (entity, etag) in entities {
+        for (entity, etag, buildable) in entities {
+            if !buildable {
+                continue;
+            }
             let key = site_key(&entity);
             let stale = match sites.get(&key) {
                 None => true,
@@ -393,6 +470,8 @@ impl DocsService {
         // Sites that exist, read once per round when something changed: most changed entities
         // have no docs, and removing nothing must not cost a write each.
         let mut existing: Option<HashSet<String>> = None;
+        let roots = AllowedRoots::new(self.catalog.allowed_roots());
+        let mut seen = HashMap::new();
         loop {
             let events = self.catalog.changes_since(cursor, 500).await?;
             let Some(last) = events.last() else {
@@ -412,14 +491,15 @@ impl DocsService {
             let refs: Vec<EntityRef> = events.iter().map(|e| e.entity_ref.clone()).collect();
             let entities = self.catalog.entities_by_refs(&refs).await?;
             for (entity_ref, raw) in refs.iter().zip(entities) {
+                let key = site_key(entity_ref);
                 let has_docs = raw
                     .and_then(|raw| serde_json::from_str::<Value>(&raw.json).ok())
-                    .is_some_and(|v| techdocs_ref(&v).is_some());
-                let key = site_key(entity_ref);
+                    .filter(|v| techdocs_ref(v).is_some())
+                    .is_some_and(|v| self.has_buildable_source(&key, &v, &roots, &mut seen));
                 if has_docs {
                     self.enqueue_build(entity_ref).await?;
                 } else if existing.as_ref().is_some_and(|e| e.contains(&key)) {
-                    // Gone, or no docs any more: drop the site it had.
+                    // Gone, or no docs (or no source) any more: drop the site it had.
                     self.store.delete_doc_site(&key).await?;
                 }
             }
@@ -442,6 +522,12 @@ impl DocsService {
             }
         }
         if !changed.is_empty() {
+            // Folders that had no source may have one now.
+            for key in self.sources_found() {
+                if let Ok(entity) = EntityRef::parse_full(&key) {
+                    self.enqueue_build(&entity).await?;
+                }
+            }
             for site in self.store.doc_sites().await? {
                 let Ok(entity) = EntityRef::parse_full(&site.entity_ref) else {
                     continue;

@@ -121,6 +121,20 @@ fn content_type(path: &str) -> Option<&'static str> {
     })
 }
 
+/// The files a source folder is built from: `mkdocs.yml` (with its docs folder), else the
+/// README alone.
+const MKDOCS_FILES: [&str; 2] = ["mkdocs.yml", "mkdocs.yaml"];
+const README_FILES: [&str; 3] = ["README.md", "readme.md", "Readme.md"];
+
+/// Whether `dir` has something to build a site from (a `mkdocs.yml` or a README): a folder
+/// without either fails every build the same way, so no build is run for it.
+pub fn has_source(dir: &Path) -> bool {
+    MKDOCS_FILES
+        .iter()
+        .chain(README_FILES.iter())
+        .any(|name| dir.join(name).is_file())
+}
+
 /// Builds the site whose source folder is `dir` (already confined by the caller), for pages
 /// served under `base_url`. `default_name` names a site without `site_name` (the entity's
 /// title or name).
@@ -141,7 +155,7 @@ pub fn build_site(
     hasher.update([0]);
     let mut problems = Vec::new();
 
-    let mkdocs_path = ["mkdocs.yml", "mkdocs.yaml"]
+    let mkdocs_path = MKDOCS_FILES
         .iter()
         .map(|name| root.join(name))
         .find(|p| p.is_file());
@@ -232,7 +246,7 @@ fn build_from_readme(
     limits: &Limits,
     mut hasher: Sha256,
 ) -> Result<BuiltSite, DocsError> {
-    let readme = ["README.md", "readme.md", "Readme.md"]
+    let readme = README_FILES
         .iter()
         .map(|name| root.join(name))
         .find(|p| p.is_file())

@@ -58,16 +58,7 @@ pub async fn resolve_source(entity: &Value, access: &SourceAccess) -> Result<Pat
                         .into(),
                 })?;
             if let Some(file) = managed.strip_prefix("file:") {
-                let file = Path::new(file);
-                let folder = file.parent().unwrap_or(file);
-                let wanted = paved_catalog::location::normalize(&folder.join(&dir));
-                let canonical = access.roots.check(&wanted)?;
-                if !canonical.is_dir() {
-                    return Err(DocsError::NoSource {
-                        path: wanted.display().to_string(),
-                    });
-                }
-                Ok(canonical)
+                local_folder(file, &dir, &access.roots)
             } else if let Some(url) = managed.strip_prefix("url:") {
                 let target = GitTarget::parse(url)?;
                 let repo = checkout(&access.git, &target).await?;
@@ -112,6 +103,33 @@ pub async fn resolve_source(entity: &Value, access: &SourceAccess) -> Result<Pat
             within_checkout(&repo, relative)
         }
     }
+}
+
+/// The folder `dir:<dir>` names next to the file location `file`, confined to the roots.
+fn local_folder(file: &str, dir: &str, roots: &AllowedRoots) -> Result<PathBuf, DocsError> {
+    let file = Path::new(file);
+    let folder = file.parent().unwrap_or(file);
+    let wanted = paved_catalog::location::normalize(&folder.join(dir));
+    let canonical = roots.check(&wanted)?;
+    if !canonical.is_dir() {
+        return Err(DocsError::NoSource {
+            path: wanted.display().to_string(),
+        });
+    }
+    Ok(canonical)
+}
+
+/// The source folder of an entity whose techdocs-ref is `dir:` next to a file location: the
+/// one case a folder can be looked at without fetching anything. `None` for every other
+/// entity (git sources, no or invalid techdocs-ref): only a build can tell.
+pub fn local_source(entity: &Value, roots: &AllowedRoots) -> Option<Result<PathBuf, DocsError>> {
+    let Ok(TechDocsRef::Dir(dir)) = techdocs_ref(entity)? else {
+        return None;
+    };
+    let file = entity["metadata"]["annotations"][annotation::MANAGED_BY_LOCATION]
+        .as_str()?
+        .strip_prefix("file:")?;
+    Some(local_folder(file, &dir, roots))
 }
 
 fn within_checkout(repo: &Path, relative: &str) -> Result<PathBuf, DocsError> {

@@ -216,3 +216,99 @@ async fn a_failed_build_keeps_the_last_good_pages_and_says_why() {
         "the last good pages stay"
     );
 }
+
+#[tokio::test]
+async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    write(&root, "shop/catalog-info.yaml", &entity_yaml("First", true));
+    let url = format!("sqlite://{}", root.join("paved.db").display());
+    let stores = paved_store::connect_stores(&url).await.unwrap();
+    let mut settings = CatalogSettings::new(root.join("data"));
+    settings.allowed_roots = vec![root.clone()];
+    let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
+    let file = root.join("shop/catalog-info.yaml").display().to_string();
+    let location = catalog
+        .add_location("file", &file, false)
+        .await
+        .unwrap()
+        .location
+        .id;
+    let docs = Arc::new(DocsService::new(
+        catalog.clone(),
+        stores.docs.clone(),
+        DocsSettings::default(),
+    ));
+    let runner = paved_jobs::JobRunner::new(stores.jobs.clone(), "test-worker")
+        .poll_every(Duration::from_millis(50))
+        .register(Arc::new(BuildJobHandler(docs.clone())));
+    docs.set_queue(runner.queue());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (_queue, running) = runner.spawn(stopped);
+    let shop = EntityRef::new("component", "default", "shop");
+    let builds = || async {
+        stores
+            .jobs
+            .list_jobs(Some(paved_docs::service::BUILD_JOB), 100)
+            .await
+            .unwrap()
+            .len()
+    };
+    let stored = |entity: EntityRef| {
+        let catalog = catalog.clone();
+        async move {
+            let raw = catalog.entity_by_ref(&entity).await.unwrap().unwrap();
+            serde_json::from_str::<serde_json::Value>(&raw.json).unwrap()
+        }
+    };
+
+    // Neither mkdocs.yml nor README.md next to the entity: nothing to build, and the reason
+    // is known without a build.
+    let mut cursor = catalog.version().await.unwrap();
+    let mut refreshed = HashMap::new();
+    cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
+    assert_eq!(docs.enqueue_stale().await.unwrap(), 0);
+    assert_eq!(
+        docs.folder_without_source(&stored(shop.clone()).await),
+        Some(root.join("shop"))
+    );
+    // An edit of the entity is a change event; the folder is still empty: no build either.
+    write(
+        &root,
+        "shop/catalog-info.yaml",
+        &entity_yaml("Second", true),
+    );
+    catalog.refresh_location(&location).await.unwrap();
+    cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
+    assert_eq!(builds().await, 0, "no build job for a folder without docs");
+    assert!(docs.site(&shop).await.unwrap().is_none());
+
+    // A README appears; the entity does not change. The location's refresh builds the site.
+    write(&root, "shop/README.md", "# Shop\n\nRead me.\n");
+    catalog.refresh_location(&location).await.unwrap();
+    cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
+    eventually("the site built from the new README", || async {
+        docs.site(&shop)
+            .await
+            .unwrap()
+            .is_some_and(|s| s.status == "built")
+    })
+    .await;
+    assert_eq!(
+        docs.folder_without_source(&stored(shop.clone()).await),
+        None
+    );
+
+    // The README goes and the entity changes: the site goes with its source.
+    std::fs::remove_file(root.join("shop/README.md")).unwrap();
+    write(&root, "shop/catalog-info.yaml", &entity_yaml("Third", true));
+    catalog.refresh_location(&location).await.unwrap();
+    docs.follow_once(cursor, &mut refreshed).await.unwrap();
+    eventually("the site to go with its source", || async {
+        docs.site(&shop).await.unwrap().is_none()
+    })
+    .await;
+
+    let _ = stop.send(true);
+    running.await.unwrap();
+}

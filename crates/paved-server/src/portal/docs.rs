@@ -206,6 +206,11 @@ pub(super) async fn entity_docs(
             toc => Serde(p.toc.clone()),
         }),
         problems => Serde(problems),
+        missing_source => site
+            .is_none()
+            .then(|| docs.folder_without_source(&loaded.value))
+            .flatten()
+            .map(|folder| folder.display().to_string()),
         ..base_context(&loaded, session, "docs", None)
     };
     let mut response = render::page(
