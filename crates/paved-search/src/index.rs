@@ -36,8 +36,11 @@ pub const PREFIX_MIN_CHARS: usize = 1;
 pub const MAX_PAGE_LIMIT: usize = 100;
 /// Prefix and typo expansions per term and field: bounds the cost of a short prefix.
 const MAX_EXPANSIONS: u32 = 64;
-/// Memory the writer may buffer before it writes a segment.
-const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+/// Memory the writer may buffer before it writes a segment. One indexing thread: the index
+/// follows the catalog in the background of a 2-core server, and each thread would buffer
+/// (and write segments) on its own.
+const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+const WRITER_THREADS: usize = 1;
 /// Snippet length (bytes) of the `text` highlight.
 const SNIPPET_CHARS: usize = 200;
 
@@ -225,7 +228,9 @@ impl SearchIndex {
     pub fn in_memory() -> Result<SearchIndex, SearchError> {
         let (schema, fields) = schema();
         let index = Index::create_in_ram(schema);
-        let writer = index.writer(WRITER_MEMORY_BYTES).map_err(index_error)?;
+        let writer = index
+            .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BYTES)
+            .map_err(index_error)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

@@ -61,8 +61,10 @@ pub struct SearchService {
     catalog: Arc<CatalogService>,
     settings: SearchSettings,
     ready: AtomicBool,
-    /// The sequence of the last change event applied.
+    /// The sequence of the last change event searches see (committed).
     sequence: AtomicI64,
+    /// The sequence of the last change event applied to the writer (committed or not).
+    applied: AtomicI64,
     /// One writer of catalog changes at a time (build and follow).
     follow_lock: tokio::sync::Mutex<()>,
     /// Where documentation pages come from, if sites are built.
@@ -70,6 +72,9 @@ pub struct SearchService {
     /// The build time of each site whose pages are in the index.
     docs_seen: Mutex<HashMap<String, i64>>,
 }
+
+/// While changes keep coming, the index commits at most this often.
+const COMMIT_EVERY: Duration = Duration::from_secs(2);
 
 /// How many follow ticks pass between two looks at the documentation sites.
 const DOCS_EVERY_TICKS: u32 = 8;
@@ -93,6 +98,7 @@ impl SearchService {
             settings,
             ready: AtomicBool::new(false),
             sequence: AtomicI64::new(0),
+            applied: AtomicI64::new(0),
             follow_lock: tokio::sync::Mutex::new(()),
             docs: None,
             docs_seen: Mutex::new(HashMap::new()),
@@ -223,6 +229,7 @@ impl SearchService {
         }
         let index = self.index.clone();
         blocking(move || index.commit()).await?;
+        self.applied.store(sequence, Ordering::Release);
         self.sequence.store(sequence, Ordering::Release);
         self.ready.store(true, Ordering::Release);
         Ok(BuildReport {
@@ -236,8 +243,23 @@ impl SearchService {
     /// replaces (or deletes) its documents, then commits. Rebuilds when events were pruned
     /// before they were seen.
     pub async fn follow_once(&self) -> Result<FollowReport, SearchError> {
+        self.follow(true).await
+    }
+
+    /// Makes what was applied visible to searches.
+    async fn commit(&self) -> Result<(), SearchError> {
         let _guard = self.follow_lock.lock().await;
-        let cursor = self.sequence();
+        let applied = self.applied.load(Ordering::Acquire);
+        let index = self.index.clone();
+        blocking(move || index.commit()).await?;
+        self.sequence.store(applied, Ordering::Release);
+        Ok(())
+    }
+
+    /// One batch of change events, committed or (inside a backlog) left for a later commit.
+    async fn follow(&self, commit: bool) -> Result<FollowReport, SearchError> {
+        let _guard = self.follow_lock.lock().await;
+        let cursor = self.applied.load(Ordering::Acquire);
         let events = self
             .catalog
             .changes_since(cursor, self.settings.batch_size)
@@ -283,10 +305,13 @@ impl SearchService {
                     None => index.delete_entity(entity_ref),
                 }
             }
-            index.commit()
+            if commit { index.commit() } else { Ok(()) }
         })
         .await?;
-        self.sequence.store(last, Ordering::Release);
+        self.applied.store(last, Ordering::Release);
+        if commit {
+            self.sequence.store(last, Ordering::Release);
+        }
         Ok(FollowReport {
             events: event_count,
             entities: count,
@@ -319,6 +344,8 @@ impl SearchService {
             let mut ticker = tokio::time::interval(self.settings.poll_interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut ticks: u32 = 0;
+            let mut uncommitted = false;
+            let mut last_commit: Option<Instant> = None;
             loop {
                 ticker.tick().await;
                 if ticks.is_multiple_of(DOCS_EVERY_TICKS)
@@ -328,14 +355,28 @@ impl SearchService {
                 }
                 ticks = ticks.wrapping_add(1);
                 // A full batch means more are waiting: read on without waiting for the tick.
+                // Commits come at most every COMMIT_EVERY while changes keep coming (each
+                // writes a segment that is merged later: a 100k ingestion committed ~200
+                // times), and at once when the catalog is quiet or was quiet before.
                 loop {
-                    match self.follow_once().await {
-                        Ok(report) if report.events >= self.settings.batch_size => continue,
-                        Ok(_) => break,
+                    let (events, full) = match self.follow(false).await {
+                        Ok(report) => (report.events, report.events >= self.settings.batch_size),
                         Err(error) => {
                             tracing::warn!(%error, "search index could not follow the catalog");
-                            break;
+                            (0, false)
                         }
+                    };
+                    uncommitted |= events > 0;
+                    let due = last_commit.is_none_or(|at| at.elapsed() >= COMMIT_EVERY);
+                    if uncommitted && (due || events == 0) {
+                        if let Err(error) = self.commit().await {
+                            tracing::warn!(%error, "search index could not commit");
+                        }
+                        uncommitted = false;
+                        last_commit = Some(Instant::now());
+                    }
+                    if !full {
+                        break;
                     }
                 }
             }
