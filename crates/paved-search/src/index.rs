@@ -436,6 +436,35 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// Bytes the segments searches see take, per part (`store` for the stored documents,
+    /// `<part>.<field>` for the term dictionary, postings, positions, fast fields and norms of
+    /// each field) and in all (`total`): what the index holds in memory.
+    pub fn space_usage(&self) -> Result<BTreeMap<String, u64>, SearchError> {
+        let usage = self
+            .reader
+            .searcher()
+            .space_usage()
+            .map_err(|e| SearchError::Index(e.to_string()))?;
+        let mut out = BTreeMap::new();
+        for segment in usage.segments() {
+            *out.entry("total".to_string()).or_default() += segment.total().get_bytes();
+            *out.entry("store".to_string()).or_default() += segment.store().total().get_bytes();
+            for (part, fields) in [
+                ("terms", segment.termdict()),
+                ("postings", segment.postings()),
+                ("positions", segment.positions()),
+                ("fast", segment.fast_fields()),
+                ("norms", segment.fieldnorms()),
+            ] {
+                for field in fields.fields() {
+                    *out.entry(format!("{part}.{}", field.field_name()))
+                        .or_default() += field.total().get_bytes();
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn analyzer(&self) -> Result<TextAnalyzer, SearchError> {
         self.index
             .tokenizer_for_field(self.fields.text)

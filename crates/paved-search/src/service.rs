@@ -328,12 +328,15 @@ impl SearchService {
                 let started = Instant::now();
                 match self.build().await {
                     Ok(report) => {
+                        let usage = self.index.space_usage().unwrap_or_default();
                         tracing::info!(
                             entities = report.entities,
                             documents = report.documents,
                             elapsed_ms = started.elapsed().as_millis() as u64,
+                            bytes = usage.get("total").copied().unwrap_or(0),
                             "search index built"
                         );
+                        tracing::debug!(?usage, "search index space by part and field");
                     }
                     Err(error) => {
                         tracing::warn!(%error, "search index build failed; retrying");
