@@ -5,6 +5,13 @@
 #![forbid(unsafe_code)]
 
 mod client;
+
+/// mimalloc instead of glibc's malloc: glibc keeps freed memory in per-thread arenas, and a
+/// 100k ingestion followed by the search index's build left the process at ~590 MiB where
+/// ~300 MiB were live (docs/PERFORMANCE.md, "2026-12-02: peak memory").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod config;
 mod serve;
 mod template;
