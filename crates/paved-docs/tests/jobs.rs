@@ -43,6 +43,58 @@ where
     panic!("never happened: {what}");
 }
 
+/// A catalog on a real SQLite store with one file location (`shop/catalog-info.yaml` under
+/// `root`), the docs service and a job runner building its jobs in the background.
+struct Fixture {
+    stores: paved_store::Stores,
+    catalog: Arc<CatalogService>,
+    docs: Arc<DocsService>,
+    location: paved_store::LocationId,
+    stop: tokio::sync::watch::Sender<bool>,
+    running: tokio::task::JoinHandle<()>,
+}
+
+impl Fixture {
+    async fn start(root: &Path) -> Fixture {
+        let url = format!("sqlite://{}", root.join("paved.db").display());
+        let stores = paved_store::connect_stores(&url).await.unwrap();
+        let mut settings = CatalogSettings::new(root.join("data"));
+        settings.allowed_roots = vec![root.to_path_buf()];
+        let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
+        let file = root.join("shop/catalog-info.yaml").display().to_string();
+        let location = catalog
+            .add_location("file", &file, false)
+            .await
+            .unwrap()
+            .location
+            .id;
+        let docs = Arc::new(DocsService::new(
+            catalog.clone(),
+            stores.docs.clone(),
+            DocsSettings::default(),
+        ));
+        let runner = paved_jobs::JobRunner::new(stores.jobs.clone(), "test-worker")
+            .poll_every(Duration::from_millis(50))
+            .register(Arc::new(BuildJobHandler(docs.clone())));
+        docs.set_queue(runner.queue());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (_queue, running) = runner.spawn(stopped);
+        Fixture {
+            stores,
+            catalog,
+            docs,
+            location,
+            stop,
+            running,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.running.await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn jobs_build_sites_and_rebuild_them_on_change() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,28 +106,8 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
         "site_name: Shop docs\nnav:\n  - Home: index.md\n",
     );
     write(&root, "shop/docs/index.md", "# Shop\n\nVersion one.\n");
-
-    let url = format!("sqlite://{}", root.join("paved.db").display());
-    let stores = paved_store::connect_stores(&url).await.unwrap();
-    let mut settings = CatalogSettings::new(root.join("data"));
-    settings.allowed_roots = vec![root.clone()];
-    let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
-    let file = root.join("shop/catalog-info.yaml").display().to_string();
-    let added = catalog.add_location("file", &file, false).await.unwrap();
-    let location = added.location.id.clone();
-
-    let docs = Arc::new(DocsService::new(
-        catalog.clone(),
-        stores.docs.clone(),
-        DocsSettings::default(),
-    ));
-    let runner = paved_jobs::JobRunner::new(stores.jobs.clone(), "test-worker")
-        .poll_every(Duration::from_millis(50))
-        .register(Arc::new(BuildJobHandler(docs.clone())));
-    docs.set_queue(runner.queue());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (_queue, running) = runner.spawn(stopped);
-
+    let fixture = Fixture::start(&root).await;
+    let (catalog, docs, location) = (&fixture.catalog, &fixture.docs, &fixture.location);
     let shop = EntityRef::new("component", "default", "shop");
     let mut cursor = catalog.version().await.unwrap();
     let mut refreshed = HashMap::new();
@@ -146,8 +178,7 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
     })
     .await;
 
-    let _ = stop.send(true);
-    running.await.unwrap();
+    fixture.stop().await;
 }
 
 #[tokio::test]
@@ -161,14 +192,9 @@ async fn a_failed_build_keeps_the_last_good_pages_and_says_why() {
         "shop/docs/index.md",
         "# Shop\n\n[broken](nowhere.md)\n",
     );
-    let url = format!("sqlite://{}", root.join("paved.db").display());
-    let stores = paved_store::connect_stores(&url).await.unwrap();
-    let mut settings = CatalogSettings::new(root.join("data"));
-    settings.allowed_roots = vec![root.clone()];
-    let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
-    let file = root.join("shop/catalog-info.yaml").display().to_string();
-    catalog.add_location("file", &file, false).await.unwrap();
-    let docs = DocsService::new(catalog, stores.docs.clone(), DocsSettings::default());
+    // Builds run directly here; the fixture's runner has nothing to do.
+    let fixture = Fixture::start(&root).await;
+    let docs = &fixture.docs;
     let shop = EntityRef::new("component", "default", "shop");
 
     assert_eq!(
@@ -215,6 +241,7 @@ async fn a_failed_build_keeps_the_last_good_pages_and_says_why() {
         docs.page(&shop, "").await.unwrap().is_some(),
         "the last good pages stay"
     );
+    fixture.stop().await;
 }
 
 #[tokio::test]
@@ -222,29 +249,13 @@ async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().canonicalize().unwrap();
     write(&root, "shop/catalog-info.yaml", &entity_yaml("First", true));
-    let url = format!("sqlite://{}", root.join("paved.db").display());
-    let stores = paved_store::connect_stores(&url).await.unwrap();
-    let mut settings = CatalogSettings::new(root.join("data"));
-    settings.allowed_roots = vec![root.clone()];
-    let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
-    let file = root.join("shop/catalog-info.yaml").display().to_string();
-    let location = catalog
-        .add_location("file", &file, false)
-        .await
-        .unwrap()
-        .location
-        .id;
-    let docs = Arc::new(DocsService::new(
-        catalog.clone(),
-        stores.docs.clone(),
-        DocsSettings::default(),
-    ));
-    let runner = paved_jobs::JobRunner::new(stores.jobs.clone(), "test-worker")
-        .poll_every(Duration::from_millis(50))
-        .register(Arc::new(BuildJobHandler(docs.clone())));
-    docs.set_queue(runner.queue());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let (_queue, running) = runner.spawn(stopped);
+    let fixture = Fixture::start(&root).await;
+    let (stores, catalog, docs, location) = (
+        &fixture.stores,
+        &fixture.catalog,
+        &fixture.docs,
+        &fixture.location,
+    );
     let shop = EntityRef::new("component", "default", "shop");
     let builds = || async {
         stores
@@ -309,6 +320,5 @@ async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
     })
     .await;
 
-    let _ = stop.send(true);
-    running.await.unwrap();
+    fixture.stop().await;
 }

@@ -126,7 +126,8 @@ async fn app(dir: &Path) -> Router {
         b"# Setup\n\n## Install\n\nRun it.\n",
     );
     write(dir, "docs/img/logo.png", PNG);
-    std::fs::create_dir_all(dir.join("pending")).unwrap();
+    // A source the test never builds: the Docs tab says the site is on its way.
+    write(dir, "pending/README.md", b"# Pending\n");
 
     let url = format!("sqlite://{}", dir.join("paved.db").display());
     let stores = paved_store::connect_stores(&url).await.unwrap();
@@ -303,6 +304,14 @@ async fn the_docs_tab_shows_nav_page_toc_and_problems() {
     let pending = get(&app, "/catalog/default/component/pending/docs").await;
     assert_eq!(pending.status, StatusCode::OK);
     assert!(pending.html().contains("Documentation not built yet"));
+    // Without a source in the folder no build comes: the tab says why and names the folder.
+    std::fs::remove_file(root.join("pending/README.md")).unwrap();
+    let nothing = get(&app, "/catalog/default/component/pending/docs")
+        .await
+        .html();
+    assert!(nothing.contains("No documentation to build"), "{nothing}");
+    let folder = root.join("pending").display().to_string();
+    assert!(nothing.contains(&folder), "{nothing}");
     let none = get(&app, "/catalog/default/component/plain/docs").await;
     assert_eq!(none.status, StatusCode::NOT_FOUND);
 
