@@ -299,11 +299,22 @@ impl SearchIndex {
     /// Replaces an entity's documents (the entity and its API operations) with those of its
     /// current JSON. Returns how many documents it now has (0 for JSON without kind or name).
     pub fn upsert_entity(&self, entity: &Value) -> Result<usize, SearchError> {
+        self.write_entity(entity, true)
+    }
+
+    /// Adds an entity's documents without removing earlier ones: for a build after
+    /// [`Self::delete_all_entities`]. Each delete is held (≈ 740 bytes) until the commit, and a
+    /// build of 100k entities through `upsert_entity` held 74 MB of them.
+    pub fn add_entity(&self, entity: &Value) -> Result<usize, SearchError> {
+        self.write_entity(entity, false)
+    }
+
+    fn write_entity(&self, entity: &Value, replace: bool) -> Result<usize, SearchError> {
         let Some(docs) = entity_documents(entity) else {
             return Ok(0);
         };
         let writer = self.writer();
-        if let Some(first) = docs.first() {
+        if replace && let Some(first) = docs.first() {
             writer.delete_term(Term::from_field_text(
                 self.fields.origin,
                 &first.origin.key(),

@@ -215,7 +215,7 @@ impl SearchService {
                 for item in &page.items {
                     let entity: serde_json::Value = serde_json::from_str(&item.json)
                         .map_err(|e| SearchError::Index(format!("stored entity: {e}")))?;
-                    written += index.upsert_entity(&entity)?;
+                    written += index.add_entity(&entity)?;
                 }
                 Ok((page.items.len(), written))
             })
