@@ -43,9 +43,12 @@ where
     panic!("never happened: {what}");
 }
 
-/// A catalog on a real SQLite store with one file location (`shop/catalog-info.yaml` under
-/// `root`), the docs service and a job runner building its jobs in the background.
+/// A temporary folder with `shop/catalog-info.yaml` (the entity with a techdocs-ref) and the
+/// given files, a catalog on a real SQLite store with that file as its location, the docs
+/// service and a job runner building its jobs in the background.
 struct Fixture {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
     stores: paved_store::Stores,
     catalog: Arc<CatalogService>,
     docs: Arc<DocsService>,
@@ -55,11 +58,17 @@ struct Fixture {
 }
 
 impl Fixture {
-    async fn start(root: &Path) -> Fixture {
+    async fn start(files: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        write(&root, "shop/catalog-info.yaml", &entity_yaml("First", true));
+        for (path, text) in files {
+            write(&root, path, text);
+        }
         let url = format!("sqlite://{}", root.join("paved.db").display());
         let stores = paved_store::connect_stores(&url).await.unwrap();
         let mut settings = CatalogSettings::new(root.join("data"));
-        settings.allowed_roots = vec![root.to_path_buf()];
+        settings.allowed_roots = vec![root.clone()];
         let catalog = Arc::new(CatalogService::new(stores.catalog.clone(), settings));
         let file = root.join("shop/catalog-info.yaml").display().to_string();
         let location = catalog
@@ -80,6 +89,8 @@ impl Fixture {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let (_queue, running) = runner.spawn(stopped);
         Fixture {
+            _dir: dir,
+            root,
             stores,
             catalog,
             docs,
@@ -97,16 +108,15 @@ impl Fixture {
 
 #[tokio::test]
 async fn jobs_build_sites_and_rebuild_them_on_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    write(&root, "shop/catalog-info.yaml", &entity_yaml("First", true));
-    write(
-        &root,
-        "shop/mkdocs.yml",
-        "site_name: Shop docs\nnav:\n  - Home: index.md\n",
-    );
-    write(&root, "shop/docs/index.md", "# Shop\n\nVersion one.\n");
-    let fixture = Fixture::start(&root).await;
+    let fixture = Fixture::start(&[
+        (
+            "shop/mkdocs.yml",
+            "site_name: Shop docs\nnav:\n  - Home: index.md\n",
+        ),
+        ("shop/docs/index.md", "# Shop\n\nVersion one.\n"),
+    ])
+    .await;
+    let root = &fixture.root;
     let (catalog, docs, location) = (&fixture.catalog, &fixture.docs, &fixture.location);
     let shop = EntityRef::new("component", "default", "shop");
     let mut cursor = catalog.version().await.unwrap();
@@ -139,7 +149,7 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
     assert_eq!(docs.build(&shop).await.unwrap(), BuildOutcome::Unchanged);
 
     // The docs change, the entity does not: the location's refresh triggers the rebuild.
-    write(&root, "shop/docs/index.md", "# Shop\n\nVersion two.\n");
+    write(root, "shop/docs/index.md", "# Shop\n\nVersion two.\n");
     catalog.refresh_location(&location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the rebuild after the docs changed", || async {
@@ -152,11 +162,7 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
 
     // The entity changes: its change event triggers a build that records the new etag.
     let etag_before = docs.site(&shop).await.unwrap().unwrap().entity_etag;
-    write(
-        &root,
-        "shop/catalog-info.yaml",
-        &entity_yaml("Second", true),
-    );
+    write(root, "shop/catalog-info.yaml", &entity_yaml("Second", true));
     catalog.refresh_location(&location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the site to follow the entity's etag", || async {
@@ -165,11 +171,7 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
     .await;
 
     // Without the annotation the site goes.
-    write(
-        &root,
-        "shop/catalog-info.yaml",
-        &entity_yaml("Third", false),
-    );
+    write(root, "shop/catalog-info.yaml", &entity_yaml("Third", false));
     catalog.refresh_location(&location).await.unwrap();
     docs.follow_once(cursor, &mut refreshed).await.unwrap();
     // A build queued before the change may still run; it finds no annotation and removes too.
@@ -183,17 +185,13 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
 
 #[tokio::test]
 async fn a_failed_build_keeps_the_last_good_pages_and_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    write(&root, "shop/catalog-info.yaml", &entity_yaml("First", true));
-    write(&root, "shop/mkdocs.yml", "site_name: Shop docs\n");
-    write(
-        &root,
-        "shop/docs/index.md",
-        "# Shop\n\n[broken](nowhere.md)\n",
-    );
     // Builds run directly here; the fixture's runner has nothing to do.
-    let fixture = Fixture::start(&root).await;
+    let fixture = Fixture::start(&[
+        ("shop/mkdocs.yml", "site_name: Shop docs\n"),
+        ("shop/docs/index.md", "# Shop\n\n[broken](nowhere.md)\n"),
+    ])
+    .await;
+    let root = &fixture.root;
     let docs = &fixture.docs;
     let shop = EntityRef::new("component", "default", "shop");
 
@@ -231,7 +229,7 @@ async fn a_failed_build_keeps_the_last_good_pages_and_says_why() {
         "start.md"
     );
 
-    write(&root, "shop/mkdocs.yml", "site_name: [unclosed\n");
+    write(root, "shop/mkdocs.yml", "site_name: [unclosed\n");
     let outcome = docs.build(&shop).await.unwrap();
     assert!(matches!(outcome, BuildOutcome::Failed(_)), "{outcome:?}");
     let site = docs.site(&shop).await.unwrap().unwrap();
@@ -246,10 +244,8 @@ async fn a_failed_build_keeps_the_last_good_pages_and_says_why() {
 
 #[tokio::test]
 async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    write(&root, "shop/catalog-info.yaml", &entity_yaml("First", true));
-    let fixture = Fixture::start(&root).await;
+    let fixture = Fixture::start(&[]).await;
+    let root = &fixture.root;
     let (stores, catalog, docs, location) = (
         &fixture.stores,
         &fixture.catalog,
@@ -284,18 +280,14 @@ async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
         Some(root.join("shop"))
     );
     // An edit of the entity is a change event; the folder is still empty: no build either.
-    write(
-        &root,
-        "shop/catalog-info.yaml",
-        &entity_yaml("Second", true),
-    );
+    write(root, "shop/catalog-info.yaml", &entity_yaml("Second", true));
     catalog.refresh_location(&location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     assert_eq!(builds().await, 0, "no build job for a folder without docs");
     assert!(docs.site(&shop).await.unwrap().is_none());
 
     // A README appears; the entity does not change. The location's refresh builds the site.
-    write(&root, "shop/README.md", "# Shop\n\nRead me.\n");
+    write(root, "shop/README.md", "# Shop\n\nRead me.\n");
     catalog.refresh_location(&location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the site built from the new README", || async {
@@ -312,7 +304,7 @@ async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
 
     // The README goes and the entity changes: the site goes with its source.
     std::fs::remove_file(root.join("shop/README.md")).unwrap();
-    write(&root, "shop/catalog-info.yaml", &entity_yaml("Third", true));
+    write(root, "shop/catalog-info.yaml", &entity_yaml("Third", true));
     catalog.refresh_location(&location).await.unwrap();
     docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the site to go with its source", || async {
