@@ -217,10 +217,18 @@ impl Reader {
                     }
                 }
             }
+            // The next batch is read while the results of the last one go to the store, so
+            // the cores parse files while the database writes.
             let mut files = files.into_iter().peekable();
-            while files.peek().is_some() {
+            let next_batch = |files: &mut std::iter::Peekable<_>| {
                 let batch: Vec<SourceFile> = files.by_ref().take(in_flight).collect();
-                for result in process_files(batch, &self.limits, &origin).await {
+                (!batch.is_empty()).then(|| spawn_process_files(batch, &self.limits, &origin))
+            };
+            let mut reading = next_batch(&mut files);
+            while let Some(batch) = reading {
+                let results = batch.await.unwrap_or_default();
+                reading = next_batch(&mut files);
+                for result in results {
                     for entity in
                         take_file_result(result, &mut end, &mut pending, &self.rules, spec)
                     {
@@ -610,16 +618,26 @@ async fn process_files(
     limits: &YamlLimits,
     origin: &str,
 ) -> Vec<FileResult> {
-    if files.is_empty() {
-        return Vec::new();
-    }
+    spawn_process_files(files, limits, origin)
+        .await
+        .unwrap_or_default()
+}
+
+/// Reads and processes files on every core, in the background; the results come in the
+/// files' order.
+fn spawn_process_files(
+    files: Vec<SourceFile>,
+    limits: &YamlLimits,
+    origin: &str,
+) -> tokio::task::JoinHandle<Vec<FileResult>> {
     let limits = limits.clone();
     let origin = origin.to_string();
     tokio::task::spawn_blocking(move || {
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
-            .min(files.len());
+            .min(files.len())
+            .max(1);
         let next = std::sync::atomic::AtomicUsize::new(0);
         let mut slots: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
         let results = std::sync::Mutex::new(Vec::with_capacity(files.len()));
@@ -644,8 +662,6 @@ async fn process_files(
         }
         slots.into_iter().flatten().collect()
     })
-    .await
-    .unwrap_or_default()
 }
 
 fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResult {

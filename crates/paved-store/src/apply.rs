@@ -2,6 +2,7 @@
 //! the entities whose final form may have changed. Everything runs on the caller's write
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
+use crate::graph::RelationGraph;
 use crate::sql::IN_CHUNK;
 use crate::sql::{Backend, EncodedRows, FieldIndexRow, Sql, get, insert_many, insert_rows};
 use crate::store::now_millis;
@@ -11,6 +12,7 @@ use paved_model::search::search_rows;
 use paved_model::{Diagnostic, Entity, Relation};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Snapshot entities processed per round of statements: bounds the memory held for their
 /// serialized forms.
@@ -81,7 +83,11 @@ pub(crate) struct SnapshotApply {
     written: usize,
     /// Once the apply writes a large share of the catalog (SQLite only): the statements that
     /// create again the relation indexes dropped meanwhile (see [`defer_indexes`]).
-    deferred_relation_indexes: Option<Vec<String>>,
+    deferred_indexes: Option<Vec<String>>,
+    /// While every relation row whose source this apply stitches was written by the apply
+    /// (it began on an empty catalog): those rows, so stitching need not read them back.
+    graph: Option<RelationGraph>,
+    started: std::time::Instant,
 }
 
 impl SnapshotApply {
@@ -97,6 +103,7 @@ impl SnapshotApply {
                 "no location with id {location_id}"
             )));
         }
+        let entities_before = entity_count(conn).await?;
         Ok(SnapshotApply {
             location_id: location_id.0.clone(),
             outcome: ApplyOutcome::default(),
@@ -105,9 +112,11 @@ impl SnapshotApply {
             restitch: HashSet::new(),
             location_targets: HashMap::new(),
             backend,
-            entities_before: entity_count(conn).await?,
+            entities_before,
             written: 0,
-            deferred_relation_indexes: None,
+            deferred_indexes: None,
+            graph: (entities_before == 0).then(RelationGraph::default),
+            started: std::time::Instant::now(),
         })
     }
 
@@ -119,14 +128,17 @@ impl SnapshotApply {
     ) -> StoreResult<()> {
         for chunk in entities.chunks(APPLY_CHUNK) {
             self.add_chunk(conn, chunk).await?;
-            if self.deferred_relation_indexes.is_none()
+            if self.deferred_indexes.is_none()
                 && self.backend == Backend::Sqlite
                 && is_bulk(self.written, self.entities_before)
             {
                 // Relations written from here on are appended without index maintenance;
-                // `finish` builds the index once, before stitching reads it.
-                self.deferred_relation_indexes =
-                    Some(defer_indexes(conn, "relations", &["relations_originator"]).await?);
+                // `finish` builds the index once, before stitching reads it. (Deferring the
+                // entities' indexes as well gained nothing measurable.)
+                self.deferred_indexes = Some(
+                    defer_indexes(conn, "relations", &|name| name != "relations_originator")
+                        .await?,
+                );
             }
         }
         Ok(())
@@ -161,7 +173,13 @@ impl SnapshotApply {
 
         // What the database holds for these refs, from this location or another.
         let mut existing: HashMap<String, ExistingEntity> = HashMap::with_capacity(kept.len());
-        for chunk in kept.chunks(IN_CHUNK) {
+        // On a catalog that was empty the only rows are this apply's, each ref written once.
+        let lookups = if self.entities_before == 0 {
+            0
+        } else {
+            kept.len()
+        };
+        for chunk in kept[..lookups].chunks(IN_CHUNK) {
             let mut sql = Sql::new(&format!(
                 "SELECT {EXISTING_COLUMNS} FROM entities WHERE entity_ref IN "
             ));
@@ -233,7 +251,18 @@ impl SnapshotApply {
             });
         }
         self.written += rows.len();
-        write_entities(conn, backend, &location_id, &rows, &mut self.restitch).await
+        if rows.iter().any(|row| row.replaces.is_some()) {
+            self.graph = None;
+        }
+        write_entities(
+            conn,
+            backend,
+            &location_id,
+            &rows,
+            &mut self.restitch,
+            &mut self.graph,
+        )
+        .await
     }
 
     /// `kind:target` of a location, for conflict messages (its id if it is gone).
@@ -264,7 +293,8 @@ impl SnapshotApply {
         end: SnapshotEnd,
     ) -> StoreResult<ApplyOutcome> {
         let backend = self.backend;
-        if let Some(statements) = self.deferred_relation_indexes.take() {
+        let written_after = self.started.elapsed();
+        if let Some(statements) = self.deferred_indexes.take() {
             create_indexes(conn, statements).await?;
         }
         let now = now_millis();
@@ -382,6 +412,14 @@ impl SnapshotApply {
         let ids = entity_ids(conn, &restitch).await?;
         drop(restitch);
         let bulk = backend == Backend::Sqlite && is_bulk(ids.len(), entity_count(conn).await?);
+        let relations = match self.graph.take() {
+            Some(mut graph) => {
+                graph.seal();
+                Relations::Held(Arc::new(graph))
+            }
+            None => Relations::Read,
+        };
+        let stitching = std::time::Instant::now();
         self.outcome.stitched = if bulk {
             // Every stitched entity's field index rows are written again, appended to the
             // table without index maintenance; the indexes are built once at the end.
@@ -390,13 +428,24 @@ impl SnapshotApply {
                 sql.bind_list(chunk.iter().copied());
                 sql.execute(conn).await?;
             }
-            let statements = defer_indexes(conn, "search", &[]).await?;
-            let stitched = stitch_ids(conn, backend, &ids, SearchRows::Rewrite).await?;
+            let statements = defer_indexes(conn, "search", &|_| true).await?;
+            let stitched = stitch_ids(conn, backend, &ids, SearchRows::Rewrite, relations).await?;
             create_indexes(conn, statements).await?;
             stitched
         } else {
-            stitch_ids(conn, backend, &ids, SearchRows::WhenChanged).await?
+            stitch_ids(conn, backend, &ids, SearchRows::WhenChanged, relations).await?
         };
+        let stitched_in = stitching.elapsed();
+        if bulk {
+            tracing::info!(
+                location = %self.location_id,
+                entities = self.written,
+                written_ms = written_after.as_millis() as u64,
+                stitched_ms = stitched_in.as_millis() as u64,
+                total_ms = self.started.elapsed().as_millis() as u64,
+                "bulk apply"
+            );
+        }
         Ok(self.outcome)
     }
 }
@@ -422,7 +471,7 @@ async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
     })
 }
 
-/// Drops the indexes of `table` (SQLite only) except those named in `keep`, and returns the
+/// Drops the indexes of `table` (SQLite only) whose name `drop` accepts, and returns the
 /// statements that create them again, as the migrations defined them. Inside the write
 /// transaction this is safe: readers keep seeing the committed indexes (WAL) until the
 /// commit, and a rollback restores them. Never on PostgreSQL, where dropping an index locks
@@ -430,7 +479,7 @@ async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
 async fn defer_indexes(
     conn: &mut AnyConnection,
     table: &str,
-    keep: &[&str],
+    drop: &(dyn Fn(&str) -> bool + Sync),
 ) -> StoreResult<Vec<String>> {
     let mut sql = Sql::new(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
@@ -440,7 +489,7 @@ async fn defer_indexes(
     let mut statements = Vec::new();
     for row in sql.fetch_all(conn).await? {
         let name: String = get(&row, 0)?;
-        if keep.contains(&name.as_str()) {
+        if !drop(&name) {
             continue;
         }
         statements.push(get::<String>(&row, 1)?);
@@ -505,6 +554,7 @@ async fn write_entities(
     location_id: &str,
     rows: &[EntityRow<'_>],
     restitch: &mut HashSet<String>,
+    graph: &mut Option<RelationGraph>,
 ) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
@@ -586,6 +636,11 @@ async fn write_entities(
             restitch.insert(source.to_string());
         }
     }
+    if let Some(held) = graph
+        && !held.add(relation_rows.iter().map(|(_, s, t, r)| (*s, *t, *r)))
+    {
+        *graph = None;
+    }
     insert_many(
         conn,
         backend,
@@ -614,11 +669,22 @@ struct StitchRow {
     warnings: Option<String>,
 }
 
+/// Where stitching finds the relations whose source an entity is.
+#[derive(Clone)]
+enum Relations {
+    /// In the relations table.
+    Read,
+    /// All of them in memory (see [`SnapshotApply::graph`]).
+    Held(Arc<RelationGraph>),
+}
+
 /// What stitching reads for a chunk of entities.
 struct StitchInput {
     rows: Vec<StitchRow>,
-    /// By source ref: (type, target ref) of every relation whose source it is.
+    /// By source ref: (type, target ref) of every relation whose source it is, read from
+    /// the relations table; empty when they are held in memory.
     relations: HashMap<String, Vec<(String, String)>>,
+    held: Option<Arc<RelationGraph>>,
     /// By entity ref: the processing errors pinned to it, as stored (JSON).
     pinned: HashMap<String, Vec<String>>,
 }
@@ -663,7 +729,14 @@ pub(crate) async fn stitch_refs(
     refs.sort_unstable();
     refs.dedup();
     let ids = entity_ids(conn, &refs).await?;
-    stitch_ids(conn, backend, &ids, SearchRows::WhenChanged).await
+    stitch_ids(
+        conn,
+        backend,
+        &ids,
+        SearchRows::WhenChanged,
+        Relations::Read,
+    )
+    .await
 }
 
 /// Re-stitches entities by id: processed entity + relations whose source it is + warnings
@@ -680,22 +753,29 @@ async fn stitch_ids(
     backend: Backend,
     ids: &[i64],
     search_rows_of: SearchRows,
+    relations: Relations,
 ) -> StoreResult<u64> {
     let now = now_millis();
     let mut stitched = 0;
-    let mut computing: Option<tokio::task::JoinHandle<StoreResult<StitchOutput>>> = None;
+    // Chunks computed at once: one per core, so the database never waits for the CPU work
+    // when that is the slower side.
+    let depth = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let mut computing: std::collections::VecDeque<
+        tokio::task::JoinHandle<StoreResult<StitchOutput>>,
+    > = std::collections::VecDeque::with_capacity(depth);
     for chunk in ids.chunks(STITCH_CHUNK) {
-        let input = read_stitch_input(conn, chunk).await?;
-        let previous = computing.take();
-        computing = Some(tokio::task::spawn_blocking(move || {
+        let input = read_stitch_input(conn, chunk, &relations).await?;
+        computing.push_back(tokio::task::spawn_blocking(move || {
             compute_stitch(backend, input, search_rows_of)
         }));
-        if let Some(previous) = previous {
-            stitched += write_stitch_output(conn, backend, joined(previous).await?, now).await?;
+        if computing.len() > depth
+            && let Some(oldest) = computing.pop_front()
+        {
+            stitched += write_stitch_output(conn, backend, joined(oldest).await?, now).await?;
         }
     }
-    if let Some(last) = computing {
-        stitched += write_stitch_output(conn, backend, joined(last).await?, now).await?;
+    while let Some(oldest) = computing.pop_front() {
+        stitched += write_stitch_output(conn, backend, joined(oldest).await?, now).await?;
     }
     Ok(stitched)
 }
@@ -706,7 +786,11 @@ async fn joined<T>(handle: tokio::task::JoinHandle<StoreResult<T>>) -> StoreResu
         .map_err(|e| StoreError::Database(format!("stitching stopped: {e}")))?
 }
 
-async fn read_stitch_input(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult<StitchInput> {
+async fn read_stitch_input(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    relations: &Relations,
+) -> StoreResult<StitchInput> {
     let mut sql = Sql::new(
         "SELECT id, entity_ref, uid, generation, orphan, etag, processed, warnings \
          FROM entities WHERE id IN ",
@@ -728,20 +812,26 @@ async fn read_stitch_input(conn: &mut AnyConnection, ids: &[i64]) -> StoreResult
     let mut input = StitchInput {
         rows,
         relations: HashMap::new(),
+        held: None,
         pinned: HashMap::new(),
     };
     if input.rows.is_empty() {
         return Ok(input);
     }
-    let mut sql =
-        Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
-    sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()));
-    for row in sql.fetch_all(conn).await? {
-        input
-            .relations
-            .entry(get(&row, 0)?)
-            .or_default()
-            .push((get(&row, 1)?, get(&row, 2)?));
+    match relations {
+        Relations::Held(graph) => input.held = Some(graph.clone()),
+        Relations::Read => {
+            let mut sql =
+                Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
+            sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()));
+            for row in sql.fetch_all(conn).await? {
+                input
+                    .relations
+                    .entry(get(&row, 0)?)
+                    .or_default()
+                    .push((get(&row, 1)?, get(&row, 2)?));
+            }
+        }
     }
     let mut sql =
         Sql::new("SELECT entity_ref, diagnostic FROM processing_errors WHERE entity_ref IN ");
@@ -782,19 +872,26 @@ fn compute_stitch(
                 diagnostics.push(diagnostic);
             }
         }
-        let relations: Vec<Relation> = input
-            .relations
-            .remove(&row.entity_ref)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(relation_type, target)| {
-                let target_ref = EntityRef::parse_full(&target).ok()?;
-                Some(Relation {
-                    relation_type,
-                    target_ref,
-                })
+        let relation = |relation_type: String, target: &str| {
+            let target_ref = EntityRef::parse_full(target).ok()?;
+            Some(Relation {
+                relation_type,
+                target_ref,
             })
-            .collect();
+        };
+        let relations: Vec<Relation> = match &input.held {
+            Some(graph) => graph
+                .relations_of(&row.entity_ref)
+                .filter_map(|(relation_type, target)| relation(relation_type.to_string(), target))
+                .collect(),
+            None => input
+                .relations
+                .remove(&row.entity_ref)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(relation_type, target)| relation(relation_type, &target))
+                .collect(),
+        };
         let generation = u64::try_from(row.generation).unwrap_or(1);
         if row.orphan {
             entity.set_annotation(annotation::ORPHAN, "true");

@@ -9,6 +9,7 @@
 mod apply;
 mod audit;
 mod docs;
+mod graph;
 mod jobs;
 mod query;
 mod sql;

@@ -20,7 +20,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 pub(crate) use crate::sql::IN_CHUNK;
 
 /// The SQLite writer's page cache, in KiB.
-pub(crate) const WRITER_CACHE_KIB: u32 = 64 * 1024;
+pub(crate) const WRITER_CACHE_KIB: u32 = 24 * 1024;
 
 pub(crate) struct SqlStore {
     pub(crate) backend: Backend,

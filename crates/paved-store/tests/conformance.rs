@@ -865,6 +865,29 @@ async fn apply_and_check_large(
     outcome
 }
 
+/// The relations of every entity, by ref.
+async fn all_relations(store: &Store) -> BTreeMap<String, Vec<String>> {
+    let page = store
+        .query_entities(&EntityQuery {
+            limit: Some(100_000),
+            ..EntityQuery::default()
+        })
+        .await
+        .unwrap();
+    page.items
+        .iter()
+        .map(|raw| {
+            let entity: Value = serde_json::from_str(&raw.json).unwrap();
+            let entity_ref = format!(
+                "{}:default/{}",
+                entity["kind"].as_str().unwrap().to_lowercase(),
+                entity["metadata"]["name"].as_str().unwrap()
+            );
+            (entity_ref, relations_of(&entity))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn large_applies_give_the_same_catalog_as_small_ones() {
     on_each_backend(|store| async move {
@@ -872,10 +895,15 @@ async fn large_applies_give_the_same_catalog_as_small_ones() {
         let outcome = apply_and_check_large(&store, &loc, large_catalog(|_| false), 0).await;
         assert_eq!((outcome.added, outcome.stitched), (6010, 6010));
         let last = store.recent_changes(1).await.unwrap()[0].sequence;
+        // The first ingestion stitched from the relations it held in memory; the next one
+        // reads them from the relations table: the same relations for every entity.
+        let first = all_relations(&store).await;
+        assert_eq!(first.len(), 6010);
 
         // Every component changes: their field index rows are replaced, not added to.
         let outcome = apply_and_check_large(&store, &loc, large_catalog(|_| true), 6000).await;
         assert_eq!((outcome.updated, outcome.unchanged), (6000, 10));
+        assert_eq!(all_relations(&store).await, first);
         assert_eq!(store.changes_since(last, 10_000).await.unwrap().len(), 6000);
         let last = store.recent_changes(1).await.unwrap()[0].sequence;
 
@@ -883,6 +911,49 @@ async fn large_applies_give_the_same_catalog_as_small_ones() {
         let outcome = apply_and_check_large(&store, &loc, large_catalog(|i| i >= 10), 5990).await;
         assert_eq!((outcome.updated, outcome.unchanged), (10, 6000));
         assert_eq!(store.changes_since(last, 10_000).await.unwrap().len(), 10);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_ingestion_onto_a_catalog_stitches_the_relations_other_locations_emitted() {
+    on_each_backend(|store| async move {
+        // Another location's group claims c1 before the large location is read: c1's final
+        // form must carry that relation, which the large ingestion itself never wrote.
+        let extra = location(&store, "/extra.yaml").await;
+        let outsider = ent(
+            "Group",
+            "outsider",
+            "/extra.yaml",
+            json!({"spec": {"type": "team", "children": []}}),
+            vec![
+                rel("group:default/outsider", "ownerOf", "component:default/c1"),
+                rel("component:default/c1", "ownedBy", "group:default/outsider"),
+            ],
+        );
+        store
+            .apply_location_snapshot(snap(&extra, vec![outsider]))
+            .await
+            .unwrap();
+        let loc = location(&store, "/large.yaml").await;
+        let mut parts: Vec<SnapshotPart> = large_catalog(|_| false)
+            .chunks(1000)
+            .map(|chunk| part(chunk.to_vec()))
+            .collect();
+        parts.push(complete_end());
+        apply_parts(&store, &loc, parts).await.unwrap();
+        let c1 = must_get(&store, "component:default/c1").await;
+        assert_eq!(
+            relations_of(&c1),
+            [
+                "dependencyOf component:default/c0",
+                "dependsOn component:default/c2",
+                "ownedBy group:default/g1",
+                "ownedBy group:default/outsider",
+            ]
+        );
+        let outsider = must_get(&store, "group:default/outsider").await;
+        assert_eq!(relations_of(&outsider), ["ownerOf component:default/c1"]);
     })
     .await;
 }
