@@ -172,7 +172,7 @@ pub struct ProcessedEntity {
 /// de-duplicated), `metadata.uid`, `metadata.generation`, `metadata.etag` (a hash of everything
 /// else) and the processing errors as `status.items`.
 pub fn stitch(
-    processed: &Entity,
+    processed: Entity,
     uid: &str,
     generation: u64,
     mut relations: Vec<Relation>,
@@ -180,7 +180,7 @@ pub fn stitch(
 ) -> Value {
     relations.sort();
     relations.dedup();
-    let mut object = processed.as_object().clone();
+    let mut object = processed.0;
     object.remove("relations");
     object.remove("status");
     {
@@ -265,7 +265,7 @@ mod tests {
             target_ref: owner,
         };
         let out = stitch(
-            &entity,
+            entity.clone(),
             "u-1",
             1,
             vec![rel.clone(), rel],
@@ -279,7 +279,7 @@ mod tests {
         );
         assert_eq!(out["status"]["items"][0]["type"], PROCESSING_STATUS_TYPE);
         let etag = out["metadata"]["etag"].as_str().unwrap().to_string();
-        let again = stitch(&entity, "u-1", 1, vec![], &[]);
+        let again = stitch(entity, "u-1", 1, vec![], &[]);
         assert_ne!(again["metadata"]["etag"].as_str().unwrap(), etag);
     }
 }

@@ -896,7 +896,7 @@ fn compute_stitch(
         if row.orphan {
             entity.set_annotation(annotation::ORPHAN, "true");
         }
-        let final_entity = stitch(&entity, &row.uid, generation, relations, &diagnostics);
+        let final_entity = stitch(entity, &row.uid, generation, relations, &diagnostics);
         let etag = final_entity["metadata"]["etag"]
             .as_str()
             .unwrap_or_default()

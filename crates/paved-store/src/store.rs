@@ -160,7 +160,7 @@ async fn sqlite_pragmas(
         conn.execute("PRAGMA journal_size_limit = 67108864").await?;
     } else {
         conn.execute("PRAGMA temp_store = MEMORY").await?;
-        conn.execute("PRAGMA cache_size = -16384").await?;
+        conn.execute("PRAGMA cache_size = -4096").await?;
     }
     Ok(())
 }
