@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Some(entity) = paved_model::Entity::from_value(document.value) {
             let (relations, _) = paved_model::relations::emit_relations(&entity);
-            let stitched = paved_model::entity::stitch(&entity, "uid", 1, relations.into_iter().map(|r| paved_model::Relation { relation_type: r.relation_type, target_ref: r.target }).collect(), &[]);
+            let stitched = paved_model::entity::stitch(entity, "uid", 1, relations.into_iter().map(|r| paved_model::Relation { relation_type: r.relation_type, target_ref: r.target }).collect(), &[]);
             let _ = paved_model::search::search_rows(&stitched);
         }
     }
