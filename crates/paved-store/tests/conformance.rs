@@ -555,6 +555,20 @@ fn complete_end() -> SnapshotPart {
     })
 }
 
+/// Applies `entities` as a complete reading streamed in parts of 1000.
+async fn apply_in_parts(
+    store: &Store,
+    location: &StoredLocation,
+    entities: &[SnapshotEntity],
+) -> StoreResult<ApplyOutcome> {
+    let mut parts: Vec<SnapshotPart> = entities
+        .chunks(1000)
+        .map(|chunk| part(chunk.to_vec()))
+        .collect();
+    parts.push(complete_end());
+    apply_parts(store, location, parts).await
+}
+
 #[tokio::test]
 async fn a_reading_streamed_in_parts_is_applied_as_one_snapshot() {
     on_each_backend(|store| async move {
@@ -810,12 +824,7 @@ async fn apply_and_check_large(
     entities: Vec<SnapshotEntity>,
     experimental: u64,
 ) -> ApplyOutcome {
-    let mut parts: Vec<SnapshotPart> = entities
-        .chunks(1000)
-        .map(|chunk| part(chunk.to_vec()))
-        .collect();
-    parts.push(complete_end());
-    let outcome = apply_parts(store, loc, parts).await.unwrap();
+    let outcome = apply_in_parts(store, loc, &entities).await.unwrap();
 
     let counts = store.count_by_kind().await.unwrap();
     assert_eq!(counts.get("component"), Some(&6000));
@@ -936,12 +945,9 @@ async fn an_ingestion_onto_a_catalog_stitches_the_relations_other_locations_emit
             .await
             .unwrap();
         let loc = location(&store, "/large.yaml").await;
-        let mut parts: Vec<SnapshotPart> = large_catalog(|_| false)
-            .chunks(1000)
-            .map(|chunk| part(chunk.to_vec()))
-            .collect();
-        parts.push(complete_end());
-        apply_parts(&store, &loc, parts).await.unwrap();
+        apply_in_parts(&store, &loc, &large_catalog(|_| false))
+            .await
+            .unwrap();
         let c1 = must_get(&store, "component:default/c1").await;
         assert_eq!(
             relations_of(&c1),
@@ -1608,12 +1614,7 @@ async fn store_planner_fixture(store: &Store, model: &[Planned]) {
             )
         })
         .collect();
-    let mut parts: Vec<SnapshotPart> = entities
-        .chunks(1000)
-        .map(|chunk| part(chunk.to_vec()))
-        .collect();
-    parts.push(complete_end());
-    apply_parts(store, &loc, parts).await.unwrap();
+    apply_in_parts(store, &loc, &entities).await.unwrap();
 }
 
 /// The names the model says match, in the store's default order (entity ref).
