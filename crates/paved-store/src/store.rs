@@ -142,6 +142,8 @@ async fn sqlite_pragmas(
 ) -> Result<(), sqlx::Error> {
     // WAL lets readers run beside the writer; NORMAL sync is durable across application
     // crashes (a power cut may lose the last transactions, never corrupt the file).
+    // Takes effect only on a new database (before its first table).
+    conn.execute("PRAGMA page_size = 16384").await?;
     conn.execute("PRAGMA journal_mode = WAL").await?;
     conn.execute("PRAGMA synchronous = NORMAL").await?;
     conn.execute("PRAGMA foreign_keys = ON").await?;
