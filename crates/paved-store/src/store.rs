@@ -140,10 +140,11 @@ async fn sqlite_pragmas(
     _meta: PoolConnectionMetadata,
     writer: bool,
 ) -> Result<(), sqlx::Error> {
+    // 16 KiB pages suit rows of a few KB (final JSON) and bulk writes; the setting takes
+    // effect only on a new database (before its first table).
+    conn.execute("PRAGMA page_size = 16384").await?;
     // WAL lets readers run beside the writer; NORMAL sync is durable across application
     // crashes (a power cut may lose the last transactions, never corrupt the file).
-    // Takes effect only on a new database (before its first table).
-    conn.execute("PRAGMA page_size = 16384").await?;
     conn.execute("PRAGMA journal_mode = WAL").await?;
     conn.execute("PRAGMA synchronous = NORMAL").await?;
     conn.execute("PRAGMA foreign_keys = ON").await?;

@@ -965,6 +965,22 @@ async fn an_ingestion_onto_a_catalog_stitches_the_relations_other_locations_emit
 }
 
 #[tokio::test]
+async fn a_new_sqlite_database_has_16_kib_pages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
+    let store = connect(&url).await.expect("sqlite store");
+    store.close().await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.expect("sqlite");
+    let (page_size,): (i64,) = sqlx::query_as("PRAGMA page_size")
+        .fetch_one(&pool)
+        .await
+        .expect("page size");
+    pool.close().await;
+    assert_eq!(page_size, 16384);
+}
+
+#[tokio::test]
 async fn a_large_sqlite_apply_builds_the_indexes_it_dropped_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
