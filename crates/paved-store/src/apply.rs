@@ -83,9 +83,10 @@ pub(crate) struct SnapshotApply {
     written: usize,
     /// Once the apply writes a large share of the catalog (SQLite only): the statements that
     /// create again the relation indexes dropped meanwhile (see [`defer_indexes`]).
-    deferred_indexes: Option<Vec<String>>,
+    deferred_relation_indexes: Option<Vec<String>>,
     /// While every relation row whose source this apply stitches was written by the apply
-    /// (it began on an empty catalog): those rows, so stitching need not read them back.
+    /// (it began on an empty catalog, so it replaces no row): those rows, so stitching need
+    /// not read them back.
     graph: Option<RelationGraph>,
     started: std::time::Instant,
 }
@@ -114,7 +115,7 @@ impl SnapshotApply {
             backend,
             entities_before,
             written: 0,
-            deferred_indexes: None,
+            deferred_relation_indexes: None,
             graph: (entities_before == 0).then(RelationGraph::default),
             started: std::time::Instant::now(),
         })
@@ -128,17 +129,14 @@ impl SnapshotApply {
     ) -> StoreResult<()> {
         for chunk in entities.chunks(APPLY_CHUNK) {
             self.add_chunk(conn, chunk).await?;
-            if self.deferred_indexes.is_none()
+            if self.deferred_relation_indexes.is_none()
                 && self.backend == Backend::Sqlite
                 && is_bulk(self.written, self.entities_before)
             {
                 // Relations written from here on are appended without index maintenance;
-                // `finish` builds the index once, before stitching reads it. (Deferring the
-                // entities' indexes as well gained nothing measurable.)
-                self.deferred_indexes = Some(
-                    defer_indexes(conn, "relations", &|name| name != "relations_originator")
-                        .await?,
-                );
+                // `finish` builds the index once, before stitching reads it.
+                self.deferred_relation_indexes =
+                    Some(defer_indexes(conn, "relations", &["relations_originator"]).await?);
             }
         }
         Ok(())
@@ -174,12 +172,12 @@ impl SnapshotApply {
         // What the database holds for these refs, from this location or another.
         let mut existing: HashMap<String, ExistingEntity> = HashMap::with_capacity(kept.len());
         // On a catalog that was empty the only rows are this apply's, each ref written once.
-        let lookups = if self.entities_before == 0 {
-            0
+        let lookups: &[(String, &EncodedEntity)] = if self.entities_before == 0 {
+            &[]
         } else {
-            kept.len()
+            &kept
         };
-        for chunk in kept[..lookups].chunks(IN_CHUNK) {
+        for chunk in lookups.chunks(IN_CHUNK) {
             let mut sql = Sql::new(&format!(
                 "SELECT {EXISTING_COLUMNS} FROM entities WHERE entity_ref IN "
             ));
@@ -251,9 +249,6 @@ impl SnapshotApply {
             });
         }
         self.written += rows.len();
-        if rows.iter().any(|row| row.replaces.is_some()) {
-            self.graph = None;
-        }
         write_entities(
             conn,
             backend,
@@ -294,7 +289,7 @@ impl SnapshotApply {
     ) -> StoreResult<ApplyOutcome> {
         let backend = self.backend;
         let written_after = self.started.elapsed();
-        if let Some(statements) = self.deferred_indexes.take() {
+        if let Some(statements) = self.deferred_relation_indexes.take() {
             create_indexes(conn, statements).await?;
         }
         let now = now_millis();
@@ -428,7 +423,7 @@ impl SnapshotApply {
                 sql.bind_list(chunk.iter().copied());
                 sql.execute(conn).await?;
             }
-            let statements = defer_indexes(conn, "search", &|_| true).await?;
+            let statements = defer_indexes(conn, "search", &[]).await?;
             let stitched = stitch_ids(conn, backend, &ids, SearchRows::Rewrite, relations).await?;
             create_indexes(conn, statements).await?;
             stitched
@@ -471,7 +466,7 @@ async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
     })
 }
 
-/// Drops the indexes of `table` (SQLite only) whose name `drop` accepts, and returns the
+/// Drops the indexes of `table` (SQLite only) except those named in `keep`, and returns the
 /// statements that create them again, as the migrations defined them. Inside the write
 /// transaction this is safe: readers keep seeing the committed indexes (WAL) until the
 /// commit, and a rollback restores them. Never on PostgreSQL, where dropping an index locks
@@ -479,7 +474,7 @@ async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
 async fn defer_indexes(
     conn: &mut AnyConnection,
     table: &str,
-    drop: &(dyn Fn(&str) -> bool + Sync),
+    keep: &[&str],
 ) -> StoreResult<Vec<String>> {
     let mut sql = Sql::new(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
@@ -489,7 +484,7 @@ async fn defer_indexes(
     let mut statements = Vec::new();
     for row in sql.fetch_all(conn).await? {
         let name: String = get(&row, 0)?;
-        if !drop(&name) {
+        if keep.contains(&name.as_str()) {
             continue;
         }
         statements.push(get::<String>(&row, 1)?);
@@ -508,7 +503,7 @@ async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> St
     if statements.is_empty() {
         return Ok(());
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let threads = cores();
     Sql::new(&format!("PRAGMA cache_size = -{INDEX_BUILD_CACHE_KIB}"))
         .execute(conn)
         .await?;
@@ -526,6 +521,13 @@ async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> St
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Cores to use for CPU work beside the database (at most 4), read once: the standard
+/// library reads cgroup files each time it is asked.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
 }
 
 /// The writer's page cache while it builds indexes, in KiB.
@@ -670,7 +672,6 @@ struct StitchRow {
 }
 
 /// Where stitching finds the relations whose source an entity is.
-#[derive(Clone)]
 enum Relations {
     /// In the relations table.
     Read,
@@ -678,13 +679,17 @@ enum Relations {
     Held(Arc<RelationGraph>),
 }
 
+/// The relations whose source is an entity of a chunk.
+enum ChunkRelations {
+    /// By source ref: (type, target ref), read from the relations table.
+    Read(HashMap<String, Vec<(String, String)>>),
+    Held(Arc<RelationGraph>),
+}
+
 /// What stitching reads for a chunk of entities.
 struct StitchInput {
     rows: Vec<StitchRow>,
-    /// By source ref: (type, target ref) of every relation whose source it is, read from
-    /// the relations table; empty when they are held in memory.
-    relations: HashMap<String, Vec<(String, String)>>,
-    held: Option<Arc<RelationGraph>>,
+    relations: ChunkRelations,
     /// By entity ref: the processing errors pinned to it, as stored (JSON).
     pinned: HashMap<String, Vec<String>>,
 }
@@ -759,7 +764,7 @@ async fn stitch_ids(
     let mut stitched = 0;
     // Chunks computed at once: one per core, so the database never waits for the CPU work
     // when that is the slower side.
-    let depth = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let depth = cores();
     let mut computing: std::collections::VecDeque<
         tokio::task::JoinHandle<StoreResult<StitchOutput>>,
     > = std::collections::VecDeque::with_capacity(depth);
@@ -811,26 +816,24 @@ async fn read_stitch_input(
     }
     let mut input = StitchInput {
         rows,
-        relations: HashMap::new(),
-        held: None,
+        relations: match relations {
+            Relations::Held(graph) => ChunkRelations::Held(graph.clone()),
+            Relations::Read => ChunkRelations::Read(HashMap::new()),
+        },
         pinned: HashMap::new(),
     };
     if input.rows.is_empty() {
         return Ok(input);
     }
-    match relations {
-        Relations::Held(graph) => input.held = Some(graph.clone()),
-        Relations::Read => {
-            let mut sql =
-                Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
-            sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()));
-            for row in sql.fetch_all(conn).await? {
-                input
-                    .relations
-                    .entry(get(&row, 0)?)
-                    .or_default()
-                    .push((get(&row, 1)?, get(&row, 2)?));
-            }
+    if let ChunkRelations::Read(by_source) = &mut input.relations {
+        let mut sql =
+            Sql::new("SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ");
+        sql.bind_list(input.rows.iter().map(|r| r.entity_ref.as_str()));
+        for row in sql.fetch_all(conn).await? {
+            by_source
+                .entry(get(&row, 0)?)
+                .or_default()
+                .push((get(&row, 1)?, get(&row, 2)?));
         }
     }
     let mut sql =
@@ -879,13 +882,12 @@ fn compute_stitch(
                 target_ref,
             })
         };
-        let relations: Vec<Relation> = match &input.held {
-            Some(graph) => graph
+        let relations: Vec<Relation> = match &mut input.relations {
+            ChunkRelations::Held(graph) => graph
                 .relations_of(&row.entity_ref)
                 .filter_map(|(relation_type, target)| relation(relation_type.to_string(), target))
                 .collect(),
-            None => input
-                .relations
+            ChunkRelations::Read(by_source) => by_source
                 .remove(&row.entity_ref)
                 .unwrap_or_default()
                 .into_iter()
