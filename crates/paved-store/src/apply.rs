@@ -4,7 +4,9 @@
 
 use crate::graph::RelationGraph;
 use crate::sql::IN_CHUNK;
-use crate::sql::{Backend, EncodedRows, FieldIndexRow, Sql, get, insert_many, insert_rows};
+use crate::sql::{
+    Backend, EncodedRows, FieldIndexRow, Sql, get, insert_many, insert_rows, owned_chunks,
+};
 use crate::store::now_millis;
 use crate::*;
 use paved_model::entity::{annotation, stitch};
@@ -53,6 +55,8 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEn
 struct EntityRow<'a> {
     entity_ref: &'a str,
     entity: &'a EncodedEntity,
+    /// The entity's JSON, moved out of `entity` to be bound without a copy.
+    json: String,
     uid: String,
     parent_ref: Option<String>,
     warnings: Option<String>,
@@ -125,9 +129,9 @@ impl SnapshotApply {
     pub(crate) async fn add_entities(
         &mut self,
         conn: &mut AnyConnection,
-        entities: &[EncodedEntity],
+        entities: Vec<EncodedEntity>,
     ) -> StoreResult<()> {
-        for chunk in entities.chunks(APPLY_CHUNK) {
+        for (chunk, _) in owned_chunks(entities, APPLY_CHUNK) {
             self.add_chunk(conn, chunk).await?;
             if self.deferred_relation_indexes.is_none()
                 && self.backend == Backend::Sqlite
@@ -145,12 +149,12 @@ impl SnapshotApply {
     async fn add_chunk(
         &mut self,
         conn: &mut AnyConnection,
-        entities: &[EncodedEntity],
+        entities: Vec<EncodedEntity>,
     ) -> StoreResult<()> {
         let backend = self.backend;
         let location_id = self.location_id.clone();
         // The first of two entities with the same ref wins; the second is a conflict.
-        let mut kept: Vec<(String, &EncodedEntity)> = Vec::with_capacity(entities.len());
+        let mut kept: Vec<(String, EncodedEntity)> = Vec::with_capacity(entities.len());
         for entity in entities {
             let entity_ref = entity.entity_ref.to_string();
             if self.seen.insert(entity_ref.clone()) {
@@ -172,7 +176,7 @@ impl SnapshotApply {
         // What the database holds for these refs, from this location or another.
         let mut existing: HashMap<String, ExistingEntity> = HashMap::with_capacity(kept.len());
         // On a catalog that was empty the only rows are this apply's, each ref written once.
-        let lookups: &[(String, &EncodedEntity)] = if self.entities_before == 0 {
+        let lookups: &[(String, EncodedEntity)] = if self.entities_before == 0 {
             &[]
         } else {
             &kept
@@ -189,7 +193,7 @@ impl SnapshotApply {
         }
 
         let mut rows: Vec<EntityRow<'_>> = Vec::with_capacity(kept.len());
-        for (entity_ref, entity) in &kept {
+        for (entity_ref, entity) in &mut kept {
             let entity_ref = entity_ref.as_str();
             let previous = existing.get(entity_ref);
             if let Some(previous) = previous
@@ -238,9 +242,12 @@ impl SnapshotApply {
                 serde_json::to_string(&entity.warnings).ok()
             };
             self.restitch.insert(entity_ref.to_string());
+            let json = std::mem::take(&mut entity.json);
+            let entity: &EncodedEntity = entity;
             rows.push(EntityRow {
                 entity_ref,
                 entity,
+                json,
                 uid,
                 parent_ref: entity.parent.as_ref().map(ToString::to_string),
                 warnings,
@@ -253,7 +260,7 @@ impl SnapshotApply {
             conn,
             backend,
             &location_id,
-            &rows,
+            &mut rows,
             &mut self.restitch,
             &mut self.graph,
         )
@@ -385,13 +392,13 @@ impl SnapshotApply {
             "INSERT INTO processing_errors (location_id, entity_ref, diagnostic)",
             "",
             3,
-            &error_rows,
+            error_rows,
             |sql, (entity_ref, diagnostic)| {
                 sql.bind(location_id)
                     .push(", ")
-                    .bind(entity_ref.as_deref())
+                    .bind(entity_ref)
                     .push(", ")
-                    .bind(diagnostic.as_str());
+                    .bind(diagnostic);
             },
         )
         .await?;
@@ -554,7 +561,7 @@ async fn write_entities(
     conn: &mut AnyConnection,
     backend: Backend,
     location_id: &str,
-    rows: &[EntityRow<'_>],
+    rows: &mut [EntityRow<'_>],
     restitch: &mut HashSet<String>,
     graph: &mut Option<RelationGraph>,
 ) -> StoreResult<()> {
@@ -581,8 +588,13 @@ async fn write_entities(
          warnings = excluded.warnings, hash = excluded.hash, spec_hash = excluded.spec_hash, \
          generation = excluded.generation, orphan = 0 RETURNING id, entity_ref",
         13,
-        rows,
-        |sql, row| {
+        rows.iter_mut()
+            .map(|row| {
+                let json = std::mem::take(&mut row.json);
+                (&*row, json)
+            })
+            .collect(),
+        |sql, (row, json)| {
             sql.bind(row.entity_ref)
                 .push(", ")
                 .bind(row.entity.entity_ref.kind())
@@ -597,7 +609,7 @@ async fn write_entities(
                 .push(", ")
                 .bind(row.parent_ref.as_deref())
                 .push(", ")
-                .bind(row.entity.json.as_str())
+                .bind(json)
                 .push(", ")
                 .bind(row.warnings.as_deref())
                 .push(", ")
@@ -617,7 +629,7 @@ async fn write_entities(
 
     // The encoded relations are sorted and without duplicates within one originator.
     let mut relation_rows: Vec<(i64, &str, &str, &str)> = Vec::new();
-    for row in rows {
+    for row in rows.iter() {
         let Some(&id) = ids.get(row.entity_ref) else {
             return Err(StoreError::Database(format!(
                 "entity {} was not written",
@@ -653,7 +665,7 @@ async fn write_entities(
             ("type", "text"),
             ("target_ref", "text"),
         ],
-        &relation_rows,
+        relation_rows,
     )
     .await?;
     Ok(())
@@ -936,7 +948,7 @@ fn compute_stitch(
         finals,
         changes,
         had_search,
-        search: EncodedRows::encode(backend, "search", SEARCH_COLUMNS, &search)?,
+        search: EncodedRows::encode(backend, "search", SEARCH_COLUMNS, search)?,
     })
 }
 
@@ -947,19 +959,16 @@ async fn write_stitch_output(
     output: StitchOutput,
     now: i64,
 ) -> StoreResult<u64> {
+    let written = output.finals.len() as u64;
     insert_rows(
         conn,
         backend,
         "UPDATE entities SET final_json = v.column2, etag = v.column3 FROM (",
         ") AS v WHERE entities.id = v.column1",
         3,
-        &output.finals,
+        output.finals,
         |sql, (id, text, etag)| {
-            sql.bind(*id)
-                .push(", ")
-                .bind(text.as_str())
-                .push(", ")
-                .bind(etag.as_str());
+            sql.bind(id).push(", ").bind(text).push(", ").bind(etag);
         },
     )
     .await?;
@@ -975,7 +984,7 @@ async fn write_stitch_output(
         .map(|(r, e)| (r.as_str(), Some(e.as_str())))
         .collect();
     append_changes(conn, backend, &changes, now).await?;
-    Ok(output.finals.len() as u64)
+    Ok(written)
 }
 
 /// Appends change events: `Some(etag)` for a written final form, `None` for a removal.
@@ -994,7 +1003,7 @@ pub(crate) async fn append_changes(
         backend,
         "changes",
         &[("entity_ref", "text"), ("etag", "text"), ("at", "bigint")],
-        &rows,
+        rows,
     )
     .await?;
     Ok(())

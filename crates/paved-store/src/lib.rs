@@ -12,6 +12,7 @@ mod docs;
 mod graph;
 mod jobs;
 mod query;
+mod readers;
 mod sql;
 mod store;
 mod tasks;

@@ -183,34 +183,47 @@ impl Sql {
 
 /// Inserts `rows` with multi-row `INSERT … VALUES (…), (…) [tail]` statements, as many rows
 /// per statement as the bind limit allows: one round trip per few thousand rows instead of one
-/// per row. `bind_row` binds exactly `columns` values, separated by `push(", ")`. Returns what
-/// a `RETURNING` tail yields. `head` may also open an `UPDATE … FROM (` whose `tail` closes it.
+/// per row. `bind_row` binds exactly `columns` values, separated by `push(", ")`; it takes
+/// each row by value, so owned strings are bound without a copy. Returns what a `RETURNING`
+/// tail yields. `head` may also open an `UPDATE … FROM (` whose `tail` closes it.
 pub(crate) async fn insert_rows<R>(
     conn: &mut AnyConnection,
     backend: Backend,
     head: &str,
     tail: &str,
     columns: usize,
-    rows: &[R],
-    bind_row: impl Fn(&mut Sql, &R),
+    rows: Vec<R>,
+    bind_row: impl Fn(&mut Sql, R),
 ) -> Result<Vec<AnyRow>, StoreError> {
     let per_statement = (backend.max_binds() / columns).max(1);
     let mut returned = Vec::new();
-    for chunk in rows.chunks(per_statement) {
+    for (chunk, full) in owned_chunks(rows, per_statement) {
         let mut sql = Sql::new(head);
         sql.push(" VALUES ");
-        for (i, row) in chunk.iter().enumerate() {
+        for (i, row) in chunk.into_iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             bind_row(&mut sql, row);
             sql.push(")");
         }
         sql.push(tail);
-        if chunk.len() == per_statement {
+        if full {
             sql.reusable();
         }
         returned.extend(sql.fetch_all(conn).await?);
     }
     Ok(returned)
+}
+
+/// `rows` in chunks of `size` (the last one shorter), each with whether it is full.
+pub(crate) fn owned_chunks<R>(rows: Vec<R>, size: usize) -> impl Iterator<Item = (Vec<R>, bool)> {
+    let size = size.max(1);
+    let mut rows = rows.into_iter().peekable();
+    std::iter::from_fn(move || {
+        rows.peek()?;
+        let chunk: Vec<R> = rows.by_ref().take(size).collect();
+        let full = chunk.len() == size;
+        Some((chunk, full))
+    })
 }
 
 /// Maps a driver error: connection trouble is `Unavailable` (retry later), the rest `Database`.
@@ -235,9 +248,10 @@ where
 }
 
 /// A row of many small ones inserted at once (field index, relations, change events): its
-/// columns bound in order, or as one JSON array.
+/// columns bound in order (by value: owned strings move into the statement), or as one JSON
+/// array.
 pub(crate) trait InsertRow: serde::Serialize {
-    fn bind_columns(&self, sql: &mut Sql);
+    fn bind_columns(self, sql: &mut Sql);
 }
 
 /// A row of the field index (`search`).
@@ -265,21 +279,21 @@ impl serde::Serialize for FieldIndexRow {
 }
 
 impl InsertRow for FieldIndexRow {
-    fn bind_columns(&self, sql: &mut Sql) {
+    fn bind_columns(self, sql: &mut Sql) {
         sql.bind(self.entity_id)
             .push(", ")
-            .bind(self.key.as_str())
+            .bind(self.key)
             .push(", ")
             .bind(self.seq)
             .push(", ")
-            .bind(self.value.as_deref())
+            .bind(self.value)
             .push(", ")
-            .bind(self.original_value.as_deref());
+            .bind(self.original_value);
     }
 }
 
 impl InsertRow for (i64, &str, &str, &str) {
-    fn bind_columns(&self, sql: &mut Sql) {
+    fn bind_columns(self, sql: &mut Sql) {
         sql.bind(self.0)
             .push(", ")
             .bind(self.1)
@@ -291,7 +305,7 @@ impl InsertRow for (i64, &str, &str, &str) {
 }
 
 impl InsertRow for (&str, Option<&str>, i64) {
-    fn bind_columns(&self, sql: &mut Sql) {
+    fn bind_columns(self, sql: &mut Sql) {
         sql.bind(self.0)
             .push(", ")
             .bind(self.1)
@@ -316,7 +330,7 @@ impl EncodedRows {
         backend: Backend,
         table: &str,
         columns: &[(&str, &str)],
-        rows: &[R],
+        rows: Vec<R>,
     ) -> Result<Self, StoreError> {
         let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
         let mut statements = Vec::new();
@@ -324,14 +338,14 @@ impl EncodedRows {
             Backend::Sqlite => {
                 let head = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
                 let per_statement = (backend.max_binds() / columns.len().max(1)).max(1);
-                for chunk in rows.chunks(per_statement) {
+                for (chunk, full) in owned_chunks(rows, per_statement) {
                     let mut sql = Sql::new(&head);
-                    for (i, row) in chunk.iter().enumerate() {
+                    for (i, row) in chunk.into_iter().enumerate() {
                         sql.push(if i == 0 { "(" } else { ", (" });
                         row.bind_columns(&mut sql);
                         sql.push(")");
                     }
-                    if chunk.len() == per_statement {
+                    if full {
                         sql.reusable();
                     }
                     statements.push(sql);
@@ -374,7 +388,7 @@ pub(crate) async fn insert_many<R: InsertRow>(
     backend: Backend,
     table: &str,
     columns: &[(&str, &str)],
-    rows: &[R],
+    rows: Vec<R>,
 ) -> Result<(), StoreError> {
     EncodedRows::encode(backend, table, columns, rows)?
         .insert(conn)

@@ -4,12 +4,12 @@
 
 use crate::apply;
 use crate::query;
+use crate::readers::{ReadConnection, Readers, SqliteReaders};
 use crate::sql::{Backend, Sql, db_error, get};
 use crate::*;
 use paved_model::Diagnostic;
 use sqlx::AnyConnection;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::pool::PoolConnectionMetadata;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Transaction};
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,10 +22,13 @@ pub(crate) use crate::sql::IN_CHUNK;
 /// The SQLite writer's page cache, in KiB.
 pub(crate) const WRITER_CACHE_KIB: u32 = 24 * 1024;
 
+/// SQLite read connections at most.
+const READERS: usize = 8;
+
 pub(crate) struct SqlStore {
     pub(crate) backend: Backend,
-    /// Reads. On PostgreSQL also writes (the same pool).
-    pub(crate) reader: AnyPool,
+    /// Reads. On PostgreSQL the pool that also writes.
+    pub(crate) reader: Readers,
     /// Writes. On SQLite a single connection: SQLite has one writer at a time anyway, and
     /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
     pub(crate) writer: AnyPool,
@@ -60,7 +63,7 @@ impl SqlStore {
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             SqlStore {
                 backend: Backend::Postgres,
-                reader: pool.clone(),
+                reader: Readers::Pool(pool.clone()),
                 writer: pool,
                 checkpoint: std::sync::Mutex::new(None),
             }
@@ -93,20 +96,14 @@ impl SqlStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(600))
-            .after_connect(|conn, meta| Box::pin(sqlite_pragmas(conn, meta, true)))
+            .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn, true)))
             .connect(&url)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let reader = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, meta| Box::pin(sqlite_pragmas(conn, meta, false)))
-            .connect(&url)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let reader = SqliteReaders::open(&url, READERS).await?;
         Ok(SqlStore {
             backend: Backend::Sqlite,
-            reader,
+            reader: Readers::Sqlite(std::sync::Arc::new(reader)),
             writer,
             checkpoint: std::sync::Mutex::new(None),
         })
@@ -130,14 +127,13 @@ impl SqlStore {
         self.writer.acquire().await.map_err(db_error)
     }
 
-    pub(crate) async fn read(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
-        self.reader.acquire().await.map_err(db_error)
+    pub(crate) async fn read(&self) -> StoreResult<ReadConnection> {
+        self.reader.acquire().await
     }
 }
 
-async fn sqlite_pragmas(
+pub(crate) async fn sqlite_pragmas(
     conn: &mut AnyConnection,
-    _meta: PoolConnectionMetadata,
     writer: bool,
 ) -> Result<(), sqlx::Error> {
     // 16 KiB pages suit rows of a few KB (final JSON) and bulk writes; the setting takes
@@ -459,7 +455,7 @@ impl CatalogStore for SqlStore {
         let mut tx = self.begin_write().await?;
         let mut apply =
             apply::SnapshotApply::begin(&mut tx, self.backend, &snapshot.location_id).await?;
-        apply.add_entities(&mut tx, &entities).await?;
+        apply.add_entities(&mut tx, entities).await?;
         let end = SnapshotEnd {
             complete: snapshot.complete,
             failed_files: snapshot.failed_files,
@@ -490,7 +486,7 @@ impl CatalogStore for SqlStore {
         let outcome = loop {
             match part {
                 SnapshotPart::Entities(entities) => {
-                    apply.add_entities(&mut tx, &entities).await?;
+                    apply.add_entities(&mut tx, entities).await?;
                 }
                 SnapshotPart::End(end) => break apply.finish(&mut tx, end).await?,
             }
@@ -696,13 +692,21 @@ impl CatalogStore for SqlStore {
 /// Checkpoints the write-ahead log from a reader connection (PASSIVE: never blocks the
 /// writer or readers) until every frame is in the database, retrying while readers hold old
 /// snapshots, for at most ten minutes.
-async fn checkpoint_whole_log(reader: &AnyPool) {
+async fn checkpoint_whole_log(reader: &Readers) {
     let deadline = std::time::Instant::now() + Duration::from_secs(600);
     loop {
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(reader)
-            .await
-        {
+        let checkpoint = match reader.acquire().await {
+            Ok(mut conn) => {
+                sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_one(&mut *conn)
+                    .await
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "checkpoint after a large apply failed");
+                return;
+            }
+        };
+        match checkpoint {
             Ok(row) => {
                 let log: i64 = get(&row, 1).unwrap_or(-1);
                 let done: i64 = get(&row, 2).unwrap_or(-1);
