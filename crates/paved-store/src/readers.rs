@@ -156,3 +156,97 @@ impl DerefMut for ReadConnection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::{Sql, get};
+
+    async fn readers(dir: &tempfile::TempDir, max: usize) -> Arc<SqliteReaders> {
+        sqlx::any::install_default_drivers();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("readers.db").display()
+        );
+        Arc::new(SqliteReaders::open(&url, max).await.expect("open"))
+    }
+
+    async fn select(conn: &mut AnyConnection, n: i64) -> i64 {
+        let mut sql = Sql::new("SELECT ");
+        sql.bind(n);
+        let row = sql
+            .fetch_optional(conn)
+            .await
+            .expect("select")
+            .expect("row");
+        get::<i64>(&row, 0).expect("column")
+    }
+
+    fn opened(readers: &SqliteReaders) -> usize {
+        readers
+            .slots
+            .iter()
+            .filter(|slot| slot.try_lock().map(|c| c.is_some()).unwrap_or(true))
+            .count()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn more_reads_than_connections_wait_for_a_free_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let readers = readers(&dir, 2).await;
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let readers = readers.clone();
+                tokio::spawn(async move {
+                    let mut conn = readers.acquire().await.expect("acquire");
+                    let answer = select(&mut conn.conn, i).await;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    answer
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.expect("task"));
+        }
+        assert_eq!(answers, (0..20).collect::<Vec<i64>>());
+        assert_eq!(opened(&readers), 2, "two slots, each opened once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_abandoned_half_way_leaves_its_connection_usable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let readers = readers(&dir, 1).await;
+        let slow = async {
+            let mut conn = readers.acquire().await.expect("acquire");
+            Sql::new(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
+                 SELECT COUNT(*) FROM (SELECT i FROM n LIMIT 50000000)",
+            )
+            .fetch_optional(&mut conn.conn)
+            .await
+        };
+        assert!(
+            tokio::time::timeout(Duration::from_millis(20), slow)
+                .await
+                .is_err(),
+            "the query outlives the timeout"
+        );
+        // The one connection is free again and answers the next query, not the old one.
+        let mut conn = readers.acquire().await.expect("acquire again");
+        assert_eq!(select(&mut conn.conn, 7).await, 7);
+        assert_eq!(opened(&readers), 1);
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_refuses_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let readers = readers(&dir, 2).await;
+        readers.close().await;
+        match readers.acquire().await {
+            Err(StoreError::Unavailable(message)) => assert!(message.contains("closed")),
+            Err(other) => panic!("unexpected error {other:?}"),
+            Ok(_) => panic!("a closed store handed out a connection"),
+        }
+    }
+}

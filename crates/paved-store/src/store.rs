@@ -22,8 +22,12 @@ pub(crate) use crate::sql::IN_CHUNK;
 /// The SQLite writer's page cache, in KiB.
 pub(crate) const WRITER_CACHE_KIB: u32 = 24 * 1024;
 
-/// SQLite read connections at most.
-const READERS: usize = 8;
+/// SQLite read connections at most: two per core, at least four. Each one is a worker
+/// thread; on two cores eight of them served lookups by name no faster than four, with a
+/// p99 two to three times longer (docs/PERFORMANCE.md).
+fn sqlite_readers() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| (2 * n.get()).clamp(4, 16))
+}
 
 pub(crate) struct SqlStore {
     pub(crate) backend: Backend,
@@ -100,7 +104,7 @@ impl SqlStore {
             .connect(&url)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let reader = SqliteReaders::open(&url, READERS).await?;
+        let reader = SqliteReaders::open(&url, sqlite_readers()).await?;
         Ok(SqlStore {
             backend: Backend::Sqlite,
             reader: Readers::Sqlite(std::sync::Arc::new(reader)),
