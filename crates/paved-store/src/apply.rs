@@ -54,9 +54,8 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEn
 /// A snapshot entity ready to be written.
 struct EntityRow<'a> {
     entity_ref: &'a str,
-    entity: &'a EncodedEntity,
-    /// The entity's JSON, moved out of `entity` to be bound without a copy.
-    json: String,
+    /// Mutable so that its JSON can be moved into the insert instead of copied.
+    entity: &'a mut EncodedEntity,
     uid: String,
     parent_ref: Option<String>,
     warnings: Option<String>,
@@ -242,14 +241,12 @@ impl SnapshotApply {
                 serde_json::to_string(&entity.warnings).ok()
             };
             self.restitch.insert(entity_ref.to_string());
-            let json = std::mem::take(&mut entity.json);
-            let entity: &EncodedEntity = entity;
+            let parent_ref = entity.parent.as_ref().map(ToString::to_string);
             rows.push(EntityRow {
                 entity_ref,
                 entity,
-                json,
                 uid,
-                parent_ref: entity.parent.as_ref().map(ToString::to_string),
+                parent_ref,
                 warnings,
                 generation,
                 replaces,
@@ -532,7 +529,7 @@ async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> St
 
 /// Cores to use for CPU work beside the database (at most 4), read once: the standard
 /// library reads cgroup files each time it is asked.
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(4)))
 }
@@ -590,7 +587,7 @@ async fn write_entities(
         13,
         rows.iter_mut()
             .map(|row| {
-                let json = std::mem::take(&mut row.json);
+                let json = std::mem::take(&mut row.entity.json);
                 (&*row, json)
             })
             .collect(),

@@ -22,11 +22,11 @@ pub(crate) use crate::sql::IN_CHUNK;
 /// The SQLite writer's page cache, in KiB.
 pub(crate) const WRITER_CACHE_KIB: u32 = 24 * 1024;
 
-/// SQLite read connections at most: two per core, at least four. Each one is a worker
+/// SQLite read connections at most: two per core, four to eight. Each one is a worker
 /// thread; on two cores eight of them served lookups by name no faster than four, with a
 /// p99 two to three times longer (docs/PERFORMANCE.md).
 fn sqlite_readers() -> usize {
-    std::thread::available_parallelism().map_or(4, |n| (2 * n.get()).clamp(4, 16))
+    (2 * apply::cores()).max(4)
 }
 
 pub(crate) struct SqlStore {
