@@ -95,7 +95,7 @@ pub fn ensure_catalog(generator: &Path, out_dir: &Path, n: u64) -> Result<Catalo
     })
 }
 
-fn read_expectations(path: &Path) -> Result<Expectations> {
+pub fn read_expectations(path: &Path) -> Result<Expectations> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))

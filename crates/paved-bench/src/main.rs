@@ -34,6 +34,35 @@ enum BenchCommand {
     Run(RunArgs),
     /// The search index in this process: build time, memory, query latency, edit-to-findable.
     Search(search::SearchArgs),
+    /// The load phase alone, against a paved already serving a generated catalog (for
+    /// comparing changes to the read path without ingesting again).
+    Load(LoadArgs),
+}
+
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// Where paved listens.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7007")]
+    address: std::net::SocketAddr,
+    /// The generated catalog paved serves (`<out>/catalog-<N>`): its sample names are
+    /// requested.
+    #[arg(long, default_value_t = 100_000)]
+    entities: u64,
+    /// Folder holding the cached catalogs.
+    #[arg(long, value_name = "DIR", default_value = "bench-out")]
+    out: PathBuf,
+    /// Scenarios to run, in this order (default: all).
+    #[arg(long, value_enum)]
+    scenario: Vec<load::Scenario>,
+    /// Concurrent clients for the API scenarios (portal pages use one).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Recorded time per scenario.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    duration: Duration,
+    /// Unrecorded warm-up before each scenario.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+    warmup: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +113,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         BenchCommand::Run(args) => args,
         BenchCommand::Search(args) => return run_search(args),
+        BenchCommand::Load(args) => return run_load(args),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -112,6 +142,68 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn run_load(args: LoadArgs) -> ExitCode {
+    let catalog = args.out.join(format!("catalog-{}", args.entities));
+    let expectations = match catalog::read_expectations(&catalog.join("expectations.json")) {
+        Ok(expectations) => expectations,
+        Err(error) => {
+            eprintln!("error: {error:#} (generate it with a `run` of as many entities)");
+            return ExitCode::from(1);
+        }
+    };
+    let samples = Arc::new(load::Samples {
+        component_names: expectations.components,
+        owners: expectations.owners,
+    });
+    let scenarios = if args.scenario.is_empty() {
+        load::Scenario::ALL.to_vec()
+    } else {
+        args.scenario
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let results: Vec<load::ScenarioResult> = runtime.block_on(async {
+        let mut results = Vec::new();
+        for scenario in scenarios {
+            let clients = if scenario.single_client() {
+                1
+            } else {
+                args.concurrency
+            };
+            eprintln!("load: {} ({clients} clients, {:?})", scenario.name(), args.duration);
+            let result = load::run_scenario(
+                args.address,
+                scenario,
+                Arc::clone(&samples),
+                clients,
+                args.warmup,
+                args.duration,
+                Duration::from_secs(30),
+            )
+            .await;
+            for example in &result.error_examples {
+                eprintln!("  error: {example}");
+            }
+            results.push(result);
+        }
+        results
+    });
+    print!("{}", report::scenario_table(&results));
+    if results.iter().any(|r| r.errors > 0) {
+        eprintln!("error: some requests failed");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }
 
 fn run_search(args: search::SearchArgs) -> ExitCode {

@@ -261,11 +261,18 @@ pub fn markdown(results: &Results) -> String {
         "| peak RSS overall | {} |\n",
         mib(results.peak_rss_bytes)
     );
+    out.push_str(&scenario_table(&results.load));
+    out
+}
+
+/// The load phase's results as a markdown table, one row per scenario.
+pub fn scenario_table(load: &[ScenarioResult]) -> String {
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "| scenario | clients | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | largest body |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
-    for r in &results.load {
+    for r in load {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} KB |",

@@ -166,3 +166,119 @@ fn quick_run_reports_every_figure_without_errors() {
         assert!(scenario["p99_ms"].as_f64() <= scenario["max_ms"].as_f64());
     }
 }
+
+/// A paved serving `catalog` on a free port, killed when dropped.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The body of a plain HTTP/1.0 GET, `None` while nothing answers.
+fn get(address: &str, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer.split_once("\r\n\r\n")?.1.to_string())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn load_runs_chosen_scenarios_against_a_running_paved() {
+    let Some(paved) = build_paved() else { return };
+    let out = tempfile::tempdir().expect("temporary folder");
+    let data = tempfile::tempdir().expect("temporary folder");
+    // The catalog a `run` would generate, where `load` looks for it.
+    let generator = workspace_root().join("../shared/tools/gen-catalog");
+    let catalog = out.path().join("catalog-300");
+    let status = Command::new("python3")
+        .arg(&generator)
+        .arg("300")
+        .arg(&catalog)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 could not be started");
+    assert!(status.success(), "{} failed", generator.display());
+
+    // Nothing serves the port yet: every request fails and `load` says so.
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let load = |scenarios: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_paved-bench"));
+        command
+            .args(["load", "--entities", "300", "--duration", "300ms", "--warmup", "0s"])
+            .args(["--concurrency", "4", "--address", &address, "--out"])
+            .arg(out.path());
+        for scenario in scenarios {
+            command.args(["--scenario", scenario]);
+        }
+        command.output().expect("paved-bench could not be started")
+    };
+    let refused = load(&["by-name"]);
+    assert!(!refused.status.success(), "a load without a server succeeded");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("some requests failed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let _served = Served(
+        Command::new(&paved)
+            .args(["serve", "--port", &port.to_string(), "--data-dir"])
+            .arg(data.path())
+            .arg("--location")
+            .arg(catalog.join("locations.yaml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("paved could not be started"),
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let stats = get(&address, "/api/paved/catalog/stats").unwrap_or_default();
+        let total = serde_json::from_str::<Value>(&stats)
+            .ok()
+            .and_then(|s| s["totalEntities"].as_u64())
+            .unwrap_or(0);
+        if total >= 300 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "paved did not serve the catalog: {stats}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let output = load(&["by-name", "portal-entity"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| scenario"))
+        .collect();
+    assert_eq!(rows.len(), 2, "one row per chosen scenario:\n{stdout}");
+    assert!(rows[0].starts_with("| by-name | 4 |"), "{}", rows[0]);
+    assert!(rows[1].starts_with("| portal entity page | 1 |"), "{}", rows[1]);
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let requests: u64 = cells[3].parse().expect("a request count");
+        assert!(requests > 0, "{row}");
+        assert_eq!(cells[4], "0", "no failed requests: {row}");
+    }
+}
