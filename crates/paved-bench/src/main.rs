@@ -180,7 +180,11 @@ fn run_load(args: LoadArgs) -> ExitCode {
             } else {
                 args.concurrency
             };
-            eprintln!("load: {} ({clients} clients, {:?})", scenario.name(), args.duration);
+            eprintln!(
+                "load: {} ({clients} clients, {:?})",
+                scenario.name(),
+                args.duration
+            );
             let result = load::run_scenario(
                 args.address,
                 scenario,

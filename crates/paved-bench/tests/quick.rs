@@ -217,7 +217,15 @@ fn load_runs_chosen_scenarios_against_a_running_paved() {
     let load = |scenarios: &[&str]| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_paved-bench"));
         command
-            .args(["load", "--entities", "300", "--duration", "300ms", "--warmup", "0s"])
+            .args([
+                "load",
+                "--entities",
+                "300",
+                "--duration",
+                "300ms",
+                "--warmup",
+                "0s",
+            ])
             .args(["--concurrency", "4", "--address", &address, "--out"])
             .arg(out.path());
         for scenario in scenarios {
@@ -226,7 +234,10 @@ fn load_runs_chosen_scenarios_against_a_running_paved() {
         command.output().expect("paved-bench could not be started")
     };
     let refused = load(&["by-name"]);
-    assert!(!refused.status.success(), "a load without a server succeeded");
+    assert!(
+        !refused.status.success(),
+        "a load without a server succeeded"
+    );
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("some requests failed"),
         "{}",
@@ -274,7 +285,11 @@ fn load_runs_chosen_scenarios_against_a_running_paved() {
         .collect();
     assert_eq!(rows.len(), 2, "one row per chosen scenario:\n{stdout}");
     assert!(rows[0].starts_with("| by-name | 4 |"), "{}", rows[0]);
-    assert!(rows[1].starts_with("| portal entity page | 1 |"), "{}", rows[1]);
+    assert!(
+        rows[1].starts_with("| portal entity page | 1 |"),
+        "{}",
+        rows[1]
+    );
     for row in rows {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         let requests: u64 = cells[3].parse().expect("a request count");
