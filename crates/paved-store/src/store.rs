@@ -3,6 +3,7 @@
 //! stitching in `apply`, filtered queries and facets in `query`.
 
 use crate::apply;
+use crate::points::PointReaders;
 use crate::query;
 use crate::readers::{ReadConnection, Readers, SqliteReaders};
 use crate::sql::{Backend, Sql, db_error, get};
@@ -12,6 +13,7 @@ use sqlx::AnyConnection;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Transaction};
 use std::collections::{BTreeMap, HashSet};
+use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -36,6 +38,8 @@ pub(crate) struct SqlStore {
     /// Writes. On SQLite a single connection: SQLite has one writer at a time anyway, and
     /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
     pub(crate) writer: AnyPool,
+    /// SQLite: lookups of single entities on the calling thread.
+    points: Option<PointReaders>,
     /// The checkpoint running after a large apply (SQLite), awaited at close.
     checkpoint: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -69,6 +73,7 @@ impl SqlStore {
                 backend: Backend::Postgres,
                 reader: Readers::Pool(pool.clone()),
                 writer: pool,
+                points: None,
                 checkpoint: std::sync::Mutex::new(None),
             }
         } else {
@@ -105,10 +110,21 @@ impl SqlStore {
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let reader = SqliteReaders::open(&url, sqlite_readers()).await?;
+        let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+            .map_err(|e| StoreError::Invalid(format!("database URL {url:?}: {e}")))?
+            .get_filename()
+            .to_path_buf();
+        // An in-memory database is private to its connection: lookups use sqlx's readers.
+        let points = if file.as_os_str() == ":memory:" || !file.is_file() {
+            None
+        } else {
+            Some(PointReaders::open(&file)?)
+        };
         Ok(SqlStore {
             backend: Backend::Sqlite,
             reader: Readers::Sqlite(std::sync::Arc::new(reader)),
             writer,
+            points,
             checkpoint: std::sync::Mutex::new(None),
         })
     }
@@ -437,6 +453,9 @@ impl CatalogStore for SqlStore {
         if let Some(checkpoint) = checkpoint {
             let _ = checkpoint.await;
         }
+        if let Some(points) = &self.points {
+            points.close();
+        }
         if self.backend == Backend::Sqlite
             && let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").await
         {
@@ -501,6 +520,16 @@ impl CatalogStore for SqlStore {
     }
 
     async fn entity_by_ref(&self, entity: &EntityRef) -> StoreResult<Option<RawEntity>> {
+        if let Some(points) = &self.points {
+            return Ok(points
+                .row(
+                    "SELECT final_json FROM entities WHERE final_json IS NOT NULL \
+                     AND entity_ref = ?1",
+                    [entity.to_string()],
+                    |row| row.get(0),
+                )?
+                .map(raw));
+        }
         let mut conn = self.read().await?;
         let mut sql = Sql::new(
             "SELECT final_json FROM entities WHERE final_json IS NOT NULL AND entity_ref = ",
@@ -515,6 +544,15 @@ impl CatalogStore for SqlStore {
     }
 
     async fn entity_by_uid(&self, uid: &str) -> StoreResult<Option<RawEntity>> {
+        if let Some(points) = &self.points {
+            return Ok(points
+                .row(
+                    "SELECT final_json FROM entities WHERE final_json IS NOT NULL AND uid = ?1",
+                    [uid],
+                    |row| row.get(0),
+                )?
+                .map(raw));
+        }
         let mut conn = self.read().await?;
         let mut sql =
             Sql::new("SELECT final_json FROM entities WHERE final_json IS NOT NULL AND uid = ");
@@ -561,7 +599,10 @@ impl CatalogStore for SqlStore {
     }
 
     async fn ancestry(&self, entity: &EntityRef) -> StoreResult<Option<Ancestry>> {
-        let mut conn = self.read().await?;
+        let mut conn = match &self.points {
+            Some(_) => None,
+            None => Some(self.read().await?),
+        };
         let mut items = Vec::new();
         let mut seen = HashSet::new();
         let mut next = Some(entity.to_string());
@@ -569,18 +610,34 @@ impl CatalogStore for SqlStore {
             if !seen.insert(current.clone()) {
                 break; // a cycle of parents: stop rather than loop
             }
-            let mut sql = Sql::new(
-                "SELECT final_json, parent_ref FROM entities WHERE final_json IS NOT NULL AND entity_ref = ",
-            );
-            sql.bind(current.as_str());
-            let Some(row) = sql.fetch_optional(&mut conn).await? else {
+            // (final JSON, parent ref)
+            let found: Option<(String, Option<String>)> = match (&self.points, &mut conn) {
+                (Some(points), _) => points.row(
+                    "SELECT final_json, parent_ref FROM entities \
+                     WHERE final_json IS NOT NULL AND entity_ref = ?1",
+                    [current.as_str()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?,
+                (None, Some(conn)) => {
+                    let mut sql = Sql::new(
+                        "SELECT final_json, parent_ref FROM entities \
+                         WHERE final_json IS NOT NULL AND entity_ref = ",
+                    );
+                    sql.bind(current.as_str());
+                    match sql.fetch_optional(conn).await? {
+                        Some(row) => Some((get(&row, 0)?, get(&row, 1)?)),
+                        None => None,
+                    }
+                }
+                (None, None) => None,
+            };
+            let Some((json, parent)) = found else {
                 break;
             };
-            let parent: Option<String> = get(&row, 1)?;
             let parent = parent.and_then(|p| EntityRef::parse_full(&p).ok());
             next = parent.as_ref().map(ToString::to_string);
             items.push(AncestryItem {
-                entity: raw(get(&row, 0)?),
+                entity: raw(json),
                 parent_entity_refs: parent.into_iter().collect(),
             });
         }
