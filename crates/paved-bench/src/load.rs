@@ -150,6 +150,54 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant histogram bounds are valid")
 }
 
+/// How the load phase runs.
+pub struct LoadPlan {
+    pub address: SocketAddr,
+    pub samples: Arc<Samples>,
+    /// Clients of the API scenarios; portal pages use one (see [`Scenario::single_client`]).
+    pub concurrency: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+/// Runs `scenarios` in turn, saying each one's name and its first errors on stderr;
+/// `after_each` runs after every scenario and stops the phase when it fails.
+pub async fn run_scenarios(
+    plan: &LoadPlan,
+    scenarios: &[Scenario],
+    mut after_each: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<ScenarioResult>> {
+    let mut results = Vec::with_capacity(scenarios.len());
+    for &scenario in scenarios {
+        let clients = if scenario.single_client() {
+            1
+        } else {
+            plan.concurrency
+        };
+        eprintln!(
+            "load: {} ({clients} clients, {:?})",
+            scenario.name(),
+            plan.duration
+        );
+        let result = run_scenario(
+            plan.address,
+            scenario,
+            Arc::clone(&plan.samples),
+            clients,
+            plan.warmup,
+            plan.duration,
+            Duration::from_secs(30),
+        )
+        .await;
+        for example in &result.error_examples {
+            eprintln!("  error: {example}");
+        }
+        results.push(result);
+        after_each()?;
+    }
+    Ok(results)
+}
+
 /// Runs one scenario: a warm-up (not recorded) and then `duration` of recorded requests.
 pub async fn run_scenario(
     address: SocketAddr,

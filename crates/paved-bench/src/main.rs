@@ -115,15 +115,9 @@ fn main() -> ExitCode {
         BenchCommand::Search(args) => return run_search(args),
         BenchCommand::Load(args) => return run_load(args),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: starting the async runtime: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(run(args)) {
         Ok(results) => {
@@ -144,6 +138,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The async runtime, or the exit code after saying why it could not start.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("error: starting the async runtime: {error}");
+            ExitCode::from(1)
+        })
+}
+
 fn run_load(args: LoadArgs) -> ExitCode {
     let catalog = args.out.join(format!("catalog-{}", args.entities));
     let expectations = match catalog::read_expectations(&catalog.join("expectations.json")) {
@@ -162,46 +167,24 @@ fn run_load(args: LoadArgs) -> ExitCode {
     } else {
         args.scenario
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let plan = load::LoadPlan {
+        address: args.address,
+        samples,
+        concurrency: args.concurrency,
+        warmup: args.warmup,
+        duration: args.duration,
+    };
+    let results = match runtime.block_on(load::run_scenarios(&plan, &scenarios, || Ok(()))) {
+        Ok(results) => results,
         Err(error) => {
-            eprintln!("error: starting the async runtime: {error}");
+            eprintln!("error: {error:#}");
             return ExitCode::from(1);
         }
     };
-    let results: Vec<load::ScenarioResult> = runtime.block_on(async {
-        let mut results = Vec::new();
-        for scenario in scenarios {
-            let clients = if scenario.single_client() {
-                1
-            } else {
-                args.concurrency
-            };
-            eprintln!(
-                "load: {} ({clients} clients, {:?})",
-                scenario.name(),
-                args.duration
-            );
-            let result = load::run_scenario(
-                args.address,
-                scenario,
-                Arc::clone(&samples),
-                clients,
-                args.warmup,
-                args.duration,
-                Duration::from_secs(30),
-            )
-            .await;
-            for example in &result.error_examples {
-                eprintln!("  error: {example}");
-            }
-            results.push(result);
-        }
-        results
-    });
     print!("{}", report::scenario_table(&results));
     if results.iter().any(|r| r.errors > 0) {
         eprintln!("error: some requests failed");
@@ -211,15 +194,9 @@ fn run_load(args: LoadArgs) -> ExitCode {
 }
 
 fn run_search(args: search::SearchArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: starting the async runtime: {error}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(search::run(args)) {
         Ok(figures) => match serde_json::to_string_pretty(&figures) {
@@ -611,33 +588,15 @@ async fn cold_start_and_load(
         component_names: expectations.components.clone(),
         owners: expectations.owners.clone(),
     });
-    let mut results = Vec::new();
-    for scenario in load::Scenario::ALL {
-        let clients = if scenario.single_client() {
-            1
-        } else {
-            concurrency
-        };
-        eprintln!(
-            "load: {} ({clients} clients, {duration:?})",
-            scenario.name()
-        );
-        let result = load::run_scenario(
-            process.address,
-            scenario,
-            Arc::clone(&samples),
-            clients,
-            warmup,
-            duration,
-            Duration::from_secs(30),
-        )
-        .await;
-        for example in &result.error_examples {
-            eprintln!("  error: {example}");
-        }
-        results.push(result);
-        process.check_alive()?;
-    }
+    let plan = load::LoadPlan {
+        address: process.address,
+        samples,
+        concurrency,
+        warmup,
+        duration,
+    };
+    let results =
+        load::run_scenarios(&plan, &load::Scenario::ALL, || process.check_alive()).await?;
     Ok((
         ColdStart {
             seconds_to_ready,

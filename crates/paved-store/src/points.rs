@@ -147,6 +147,12 @@ mod tests {
         (path, writer)
     }
 
+    /// Readers of a fresh database, and its writer (kept open: the WAL stays).
+    fn opened(dir: &tempfile::TempDir) -> (PointReaders, Connection) {
+        let (path, writer) = database(dir);
+        (PointReaders::open(&path).expect("readers"), writer)
+    }
+
     fn value(readers: &PointReaders, key: &str) -> Option<String> {
         readers
             .row("SELECT v FROM t WHERE k = ?1", [key], |row| row.get(0))
@@ -172,8 +178,7 @@ mod tests {
     #[test]
     fn lookups_at_once_each_get_a_connection_and_the_idle_ones_are_kept() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (path, _writer) = database(&dir);
-        let readers = PointReaders::open(&path).expect("readers");
+        let (readers, _writer) = opened(&dir);
         // A lookup inside a lookup needs a second connection.
         let nested = readers
             .with(|outer| {
@@ -194,8 +199,7 @@ mod tests {
     #[test]
     fn a_lookup_cannot_write_and_says_why() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (path, _writer) = database(&dir);
-        let readers = PointReaders::open(&path).expect("readers");
+        let (readers, _writer) = opened(&dir);
         let error = readers
             .with(|conn| conn.execute("DELETE FROM t", []))
             .expect_err("a write through a reader");
@@ -209,8 +213,7 @@ mod tests {
     #[test]
     fn a_closed_store_refuses_lookups() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (path, _writer) = database(&dir);
-        let readers = PointReaders::open(&path).expect("readers");
+        let (readers, _writer) = opened(&dir);
         readers.close();
         match readers.row("SELECT 1", [], |row| row.get::<_, i64>(0)) {
             Err(StoreError::Unavailable(message)) => assert!(message.contains("closed")),
