@@ -114,8 +114,10 @@ impl SqlStore {
             .map_err(|e| StoreError::Invalid(format!("database URL {url:?}: {e}")))?
             .get_filename()
             .to_path_buf();
-        // An in-memory database is private to its connection: lookups use sqlx's readers.
-        let points = if file.as_os_str() == ":memory:" || !file.is_file() {
+        // An in-memory database is private to its connection, and a read-only one may lack
+        // the WAL's shared-memory file the lookups' connections open: sqlx's readers serve.
+        let points = if file.as_os_str() == ":memory:" || url.contains("mode=ro") || !file.is_file()
+        {
             None
         } else {
             Some(PointReaders::open(&file)?)
