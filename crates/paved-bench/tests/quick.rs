@@ -200,7 +200,9 @@ fn load_runs_chosen_scenarios_against_a_running_paved() {
     let out = tempfile::tempdir().expect("temporary folder");
     let data = tempfile::tempdir().expect("temporary folder");
     // The catalog a `run` would generate, where `load` looks for it.
-    let generator = workspace_root().join("../shared/tools/gen-catalog");
+    let generator = std::env::var_os("PAVED_GEN_CATALOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/tools/gen-catalog"));
     let catalog = out.path().join("catalog-300");
     let status = Command::new("python3")
         .arg(&generator)
