@@ -56,6 +56,42 @@ fn broad_key(key: &str) -> bool {
     )
 }
 
+fn is_broad(condition: &FilterCondition) -> bool {
+    broad_key(&condition.key.to_lowercase())
+}
+
+/// Probes the size of the conditions at `positions` (set, condition) of `sets`, each count
+/// stopping at [`NARROW_ROWS`], into `sizes`: one column per condition, in statements of at
+/// most [`PROBES_PER_STATEMENT`] columns (a filter with a set per starred entity may have
+/// thousands of conditions).
+async fn probe_sizes(
+    conn: &mut AnyConnection,
+    sets: &[Vec<&FilterCondition>],
+    positions: &[(usize, usize)],
+    sizes: &mut [Vec<Option<i64>>],
+) -> StoreResult<()> {
+    for chunk in positions.chunks(PROBES_PER_STATEMENT) {
+        let mut probe = Sql::new("SELECT ");
+        for (i, &(s, c)) in chunk.iter().enumerate() {
+            let condition = sets[s][c];
+            if i > 0 {
+                probe.push(", ");
+            }
+            probe.push("(SELECT COUNT(*) FROM (SELECT 1 FROM search WHERE key = ");
+            probe.bind(condition.key.to_lowercase());
+            push_values(&mut probe, "value", condition);
+            probe.push(&format!(" LIMIT {NARROW_ROWS}) AS p{i})"));
+        }
+        let row = probe.fetch_optional(conn).await?.ok_or_else(|| {
+            StoreError::Database("the filter's size probe returned no row".into())
+        })?;
+        for (i, &(s, c)) in chunk.iter().enumerate() {
+            sizes[s][c] = Some(get::<i64>(&row, i)?);
+        }
+    }
+    Ok(())
+}
+
 /// Appends ` AND value IN (…)` for a condition's values (nothing for an existence check).
 /// `column` is the qualified `value` column.
 fn push_values(sql: &mut Sql, column: &str, condition: &FilterCondition) {
@@ -65,8 +101,8 @@ fn push_values(sql: &mut Sql, column: &str, condition: &FilterCondition) {
     }
 }
 
-/// Plans `filter`: drops sets that cannot match, probes the size of every remaining
-/// condition in one statement (each count stops at [`NARROW_ROWS`]) and picks each set's
+/// Plans `filter`: drops sets that cannot match, probes the size of the remaining
+/// conditions that may drive (each count stops at [`NARROW_ROWS`]) and picks each set's
 /// driver.
 async fn plan_filter<'a>(
     conn: &mut AnyConnection,
@@ -92,43 +128,53 @@ async fn plan_filter<'a>(
         return Ok(FilterPlan::Nothing);
     }
 
-    let conditions: Vec<&FilterCondition> = candidate_sets.iter().flatten().copied().collect();
-    let mut sizes = Vec::with_capacity(conditions.len());
-    // One column per condition, in statements of at most PROBES_PER_STATEMENT columns (a
-    // filter with a set per starred entity may have thousands of conditions).
-    for chunk in conditions.chunks(PROBES_PER_STATEMENT) {
-        let mut probe = Sql::new("SELECT ");
-        for (i, condition) in chunk.iter().enumerate() {
-            if i > 0 {
-                probe.push(", ");
-            }
-            probe.push("(SELECT COUNT(*) FROM (SELECT 1 FROM search WHERE key = ");
-            probe.bind(condition.key.to_lowercase());
-            push_values(&mut probe, "value", condition);
-            probe.push(&format!(" LIMIT {NARROW_ROWS}) AS p{i})"));
-        }
-        let row = probe.fetch_optional(conn).await?.ok_or_else(|| {
-            StoreError::Database("the filter's size probe returned no row".into())
-        })?;
-        for i in 0..chunk.len() {
-            sizes.push(get::<i64>(&row, i)?);
-        }
-    }
+    // A broad condition (`kind=component`) reads NARROW_ROWS index entries to learn that it
+    // is broad: the whole cost of a probe when a narrow condition beside it drives anyway.
+    // So the first round probes every condition except those on broad keys in sets that
+    // also have another condition; the second round probes those only in the sets where
+    // nothing came out narrow. An unprobed condition counts as NARROW_ROWS: it never drives.
+    let mut sizes: Vec<Vec<Option<i64>>> = candidate_sets
+        .iter()
+        .map(|set| vec![None; set.len()])
+        .collect();
+    let first: Vec<(usize, usize)> = candidate_sets
+        .iter()
+        .enumerate()
+        .flat_map(|(s, set)| {
+            let others = set.iter().any(|c| !is_broad(c));
+            (0..set.len())
+                .filter(move |&c| !(others && is_broad(set[c])))
+                .map(move |c| (s, c))
+        })
+        .collect();
+    probe_sizes(conn, &candidate_sets, &first, &mut sizes).await?;
+    let second: Vec<(usize, usize)> = candidate_sets
+        .iter()
+        .enumerate()
+        .filter(|(s, _)| !sizes[*s].iter().flatten().any(|size| *size < NARROW_ROWS))
+        .flat_map(|(s, set)| {
+            let probed = &sizes[s];
+            (0..set.len())
+                .filter(move |&c| probed[c].is_none())
+                .map(move |c| (s, c))
+        })
+        .collect();
+    probe_sizes(conn, &candidate_sets, &second, &mut sizes).await?;
 
-    let mut sizes = sizes.into_iter();
     let mut sets = Vec::with_capacity(candidate_sets.len());
     let mut narrow = true;
-    for conditions in candidate_sets {
+    for (conditions, set_sizes) in candidate_sets.into_iter().zip(sizes) {
         let sized: Vec<(i64, &FilterCondition)> = conditions
             .iter()
-            .map(|c| (sizes.next().unwrap_or(0), *c))
+            .zip(set_sizes)
+            .map(|(c, size)| (size.unwrap_or(NARROW_ROWS), *c))
             .collect();
         // Smallest first; among equal (capped) sizes, a condition on a broad key or a bare
         // existence check drives last. `min_by_key` keeps the first of equals: filter order.
         let Some(position) = sized
             .iter()
             .enumerate()
-            .min_by_key(|(_, (size, c))| (*size, broad_key(&c.key), c.values.is_none()))
+            .min_by_key(|(_, (size, c))| (*size, is_broad(c), c.values.is_none()))
             .map(|(i, _)| i)
         else {
             continue;

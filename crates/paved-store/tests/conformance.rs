@@ -1746,6 +1746,17 @@ async fn filters_plan_from_their_narrowest_condition_with_the_same_answers() {
                 ]]),
             ),
             (
+                "a broad key matching nothing beside a narrow condition",
+                filter(&[&[
+                    ("kind", Some(&["no-such-kind"])),
+                    ("spec.owner", Some(&["team-rare"])),
+                ]]),
+            ),
+            (
+                "a broad key that is narrow beside a wide condition",
+                filter(&[&[("metadata.tags", None), ("kind", Some(&["group"]))]]),
+            ),
+            (
                 "an empty value list",
                 filter(&[&[("kind", Some(&["component"])), ("spec.owner", Some(&[]))]]),
             ),
