@@ -14,18 +14,15 @@
 //! put back after it; at most as many are open as lookups ever ran at once (a few: one per
 //! runtime thread), and the idle list keeps [`IDLE_MAX`] of them.
 
+use crate::store::{BUSY_TIMEOUT, READER_CACHE_KIB};
 use crate::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 /// Idle connections kept: more than the runtime's threads that can look up at once.
 const IDLE_MAX: usize = 8;
-
-/// Each connection's page cache, in KiB (as sqlx's read connections).
-const CACHE_KIB: u32 = 4096;
 
 pub(crate) struct PointReaders {
     path: PathBuf,
@@ -55,9 +52,9 @@ impl PointReaders {
         )
         .map_err(|e| StoreError::Unavailable(format!("opening {}: {e}", self.path.display())))?;
         let setup = || -> rusqlite::Result<()> {
-            conn.busy_timeout(Duration::from_secs(10))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "query_only", true)?;
-            conn.pragma_update(None, "cache_size", -i64::from(CACHE_KIB))?;
+            conn.pragma_update(None, "cache_size", -i64::from(READER_CACHE_KIB))?;
             conn.set_prepared_statement_cache_capacity(16);
             Ok(())
         };
@@ -75,10 +72,7 @@ impl PointReaders {
     }
 
     /// Runs `read` on a connection of its own (opened when none is idle).
-    pub(crate) fn with<T>(
-        &self,
-        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> StoreResult<T> {
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Unavailable("the store is closed".into()));
         }
@@ -112,7 +106,7 @@ impl PointReaders {
 }
 
 /// The first row of a cached statement, mapped; `None` without a row.
-pub(crate) fn first_row<T>(
+fn first_row<T>(
     conn: &Connection,
     sql: &str,
     params: impl Params,

@@ -24,6 +24,12 @@ pub(crate) use crate::sql::IN_CHUNK;
 /// The SQLite writer's page cache, in KiB.
 pub(crate) const WRITER_CACHE_KIB: u32 = 24 * 1024;
 
+/// Each SQLite read connection's page cache, in KiB.
+pub(crate) const READER_CACHE_KIB: u32 = 4096;
+
+/// How long a SQLite connection waits for a lock before it fails.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// SQLite read connections at most: two per core, four to eight. Each one is a worker
 /// thread; on two cores eight of them served lookups by name no faster than four, with a
 /// p99 two to three times longer (docs/PERFORMANCE.md).
@@ -152,6 +158,34 @@ impl SqlStore {
     pub(crate) async fn read(&self) -> StoreResult<ReadConnection> {
         self.reader.acquire().await
     }
+
+    /// One live entity's final JSON and parent ref, by `column` (`entity_ref` or `uid`). On
+    /// SQLite on the calling thread (see `points`); otherwise through `conn`, a read
+    /// connection taken on first use and kept for the caller's next lookup.
+    async fn lookup(
+        &self,
+        conn: &mut Option<ReadConnection>,
+        column: &'static str,
+        value: &str,
+    ) -> StoreResult<Option<(String, Option<String>)>> {
+        let select =
+            "SELECT final_json, parent_ref FROM entities WHERE final_json IS NOT NULL AND ";
+        if let Some(points) = &self.points {
+            return points.row(&format!("{select}{column} = ?1"), [value], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            });
+        }
+        let conn = match conn {
+            Some(conn) => conn,
+            None => conn.insert(self.read().await?),
+        };
+        let mut sql = Sql::new(select);
+        sql.push(column).push(" = ").bind(value);
+        match sql.fetch_optional(conn).await? {
+            Some(row) => Ok(Some((get(&row, 0)?, get(&row, 1)?))),
+            None => Ok(None),
+        }
+    }
 }
 
 pub(crate) async fn sqlite_pragmas(
@@ -166,7 +200,11 @@ pub(crate) async fn sqlite_pragmas(
     conn.execute("PRAGMA journal_mode = WAL").await?;
     conn.execute("PRAGMA synchronous = NORMAL").await?;
     conn.execute("PRAGMA foreign_keys = ON").await?;
-    conn.execute("PRAGMA busy_timeout = 10000").await?;
+    conn.execute(AssertSqlSafe(format!(
+        "PRAGMA busy_timeout = {}",
+        BUSY_TIMEOUT.as_millis()
+    )))
+    .await?;
     if writer {
         // Temporary data of the writer (the sort that builds an index after a large
         // ingestion) goes to a file, so its size is not resident memory.
@@ -181,7 +219,10 @@ pub(crate) async fn sqlite_pragmas(
         conn.execute("PRAGMA journal_size_limit = 67108864").await?;
     } else {
         conn.execute("PRAGMA temp_store = MEMORY").await?;
-        conn.execute("PRAGMA cache_size = -4096").await?;
+        conn.execute(AssertSqlSafe(format!(
+            "PRAGMA cache_size = -{READER_CACHE_KIB}"
+        )))
+        .await?;
     }
     Ok(())
 }
@@ -522,49 +563,15 @@ impl CatalogStore for SqlStore {
     }
 
     async fn entity_by_ref(&self, entity: &EntityRef) -> StoreResult<Option<RawEntity>> {
-        if let Some(points) = &self.points {
-            return Ok(points
-                .row(
-                    "SELECT final_json FROM entities WHERE final_json IS NOT NULL \
-                     AND entity_ref = ?1",
-                    [entity.to_string()],
-                    |row| row.get(0),
-                )?
-                .map(raw));
-        }
-        let mut conn = self.read().await?;
-        let mut sql = Sql::new(
-            "SELECT final_json FROM entities WHERE final_json IS NOT NULL AND entity_ref = ",
-        );
-        sql.bind(entity.to_string());
-        Ok(sql
-            .fetch_optional(&mut conn)
-            .await?
-            .map(|row| get(&row, 0))
-            .transpose()?
-            .map(raw))
+        let found = self
+            .lookup(&mut None, "entity_ref", &entity.to_string())
+            .await?;
+        Ok(found.map(|(json, _)| raw(json)))
     }
 
     async fn entity_by_uid(&self, uid: &str) -> StoreResult<Option<RawEntity>> {
-        if let Some(points) = &self.points {
-            return Ok(points
-                .row(
-                    "SELECT final_json FROM entities WHERE final_json IS NOT NULL AND uid = ?1",
-                    [uid],
-                    |row| row.get(0),
-                )?
-                .map(raw));
-        }
-        let mut conn = self.read().await?;
-        let mut sql =
-            Sql::new("SELECT final_json FROM entities WHERE final_json IS NOT NULL AND uid = ");
-        sql.bind(uid);
-        Ok(sql
-            .fetch_optional(&mut conn)
-            .await?
-            .map(|row| get(&row, 0))
-            .transpose()?
-            .map(raw))
+        let found = self.lookup(&mut None, "uid", uid).await?;
+        Ok(found.map(|(json, _)| raw(json)))
     }
 
     async fn entities_by_refs(&self, refs: &[EntityRef]) -> StoreResult<Vec<Option<RawEntity>>> {
@@ -601,10 +608,7 @@ impl CatalogStore for SqlStore {
     }
 
     async fn ancestry(&self, entity: &EntityRef) -> StoreResult<Option<Ancestry>> {
-        let mut conn = match &self.points {
-            Some(_) => None,
-            None => Some(self.read().await?),
-        };
+        let mut conn = None;
         let mut items = Vec::new();
         let mut seen = HashSet::new();
         let mut next = Some(entity.to_string());
@@ -612,27 +616,7 @@ impl CatalogStore for SqlStore {
             if !seen.insert(current.clone()) {
                 break; // a cycle of parents: stop rather than loop
             }
-            // (final JSON, parent ref)
-            let found: Option<(String, Option<String>)> = match (&self.points, &mut conn) {
-                (Some(points), _) => points.row(
-                    "SELECT final_json, parent_ref FROM entities \
-                     WHERE final_json IS NOT NULL AND entity_ref = ?1",
-                    [current.as_str()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )?,
-                (None, Some(conn)) => {
-                    let mut sql = Sql::new(
-                        "SELECT final_json, parent_ref FROM entities \
-                         WHERE final_json IS NOT NULL AND entity_ref = ",
-                    );
-                    sql.bind(current.as_str());
-                    match sql.fetch_optional(conn).await? {
-                        Some(row) => Some((get(&row, 0)?, get(&row, 1)?)),
-                        None => None,
-                    }
-                }
-                (None, None) => None,
-            };
+            let found = self.lookup(&mut conn, "entity_ref", &current).await?;
             let Some((json, parent)) = found else {
                 break;
             };
