@@ -84,6 +84,9 @@ pub struct CatalogService {
     settings: CatalogSettings,
     roots: RwLock<AllowedRoots>,
     pub(crate) facet_cache: crate::facet_cache::FacetCache,
+    /// Whether the refresh loop has caught up: `false` from its start until a round finds no
+    /// location due (see [`CatalogService::settled`]).
+    settled: tokio::sync::watch::Sender<bool>,
 }
 
 impl CatalogService {
@@ -94,6 +97,7 @@ impl CatalogService {
             store,
             settings,
             roots,
+            settled: tokio::sync::watch::Sender::new(true),
         }
     }
 
@@ -162,6 +166,7 @@ impl CatalogService {
     /// Runs until the process ends: every second, claims the locations whose refresh is due
     /// (any replica may take any of them) and reads them again.
     pub fn spawn_refresh_loop(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        self.settled.send_replace(false);
         tokio::spawn(async move {
             let lease = (self.settings.git_timeout * 2).max(Duration::from_secs(60));
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -175,6 +180,10 @@ impl CatalogService {
                         continue;
                     }
                 };
+                if due.is_empty() {
+                    self.settled
+                        .send_if_modified(|settled| !std::mem::replace(settled, true));
+                }
                 for location in due {
                     match self.refresh_location(&location.id).await {
                         Ok(outcome) => tracing::info!(
@@ -202,6 +211,16 @@ impl CatalogService {
 
     pub fn settings(&self) -> &CatalogSettings {
         &self.settings
+    }
+
+    /// Waits until the refresh loop has caught up with the locations due when it started (a
+    /// round found none due), or at most `limit`; at once without a refresh loop. Work that
+    /// reads the whole catalog at start (the search index build) waits for it, so that the
+    /// two do not hold their memory at the same time and the work reads the catalog as
+    /// its locations provide it.
+    pub async fn settled(&self, limit: Duration) {
+        let mut settled = self.settled.subscribe();
+        let _ = tokio::time::timeout(limit, settled.wait_for(|settled| *settled)).await;
     }
 
     /// Ready = the store answers (migrations ran when it was opened).
