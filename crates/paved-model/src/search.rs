@@ -2,6 +2,7 @@
 //! catalog's `filter=` queries and facets run on, built as Backstage's `buildEntitySearch` does.
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 /// Keys longer than this are not indexed (Backstage: `MAX_KEY_LENGTH`).
 pub const MAX_KEY_LENGTH: usize = 200;
@@ -73,6 +74,21 @@ pub fn search_rows(final_entity: &Value) -> Vec<SearchRow> {
     // One row per key and value; of several spellings (`Java`, `java`) the first in sort order.
     rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
     rows
+}
+
+/// How the field index stores a key: its first 63 bits of SHA-256, a non-negative integer.
+///
+/// A number instead of the text makes the index's rows a third smaller (keys such as
+/// `metadata.annotations.backstage.io/managed-by-origin-location` repeat in every entity's
+/// rows, in both of the index's B-trees) and binds without copying. Filters, facets and
+/// ordering look a key up by the same number. Two keys would share a number only by a
+/// 63-bit second preimage of SHA-256, so a key cannot be made to stand for another.
+/// `key` is the lower-cased dotted key, as [`SearchRow::key`].
+pub fn key_id(key: &str) -> i64 {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::try_from(u64::from_be_bytes(first) >> 1).unwrap_or(i64::MAX)
 }
 
 /// The dotted keys of an entity that collide once lower-cased (`spec.owner` and `spec.Owner`),
@@ -313,6 +329,20 @@ mod tests {
             .map(|r| format!("{} = {}\n", r.key, r.value.as_deref().unwrap_or("<null>")))
             .collect();
         expected.assert_eq(&text);
+    }
+
+    #[test]
+    fn key_ids_are_the_first_63_bits_of_sha256() {
+        // `printf spec.owner | sha256sum` begins 310fd66ecf7bee8b.
+        assert_eq!(
+            key_id("spec.owner"),
+            (0x310f_d66e_cf7b_ee8b_u64 >> 1) as i64
+        );
+        // The top bit goes, so every id is non-negative; distinct keys, distinct ids.
+        let keys = ["kind", "spec.owner", "spec.Owner", "", "relations.ownedby"];
+        let ids: std::collections::HashSet<i64> = keys.iter().map(|k| key_id(k)).collect();
+        assert_eq!(ids.len(), keys.len());
+        assert!(ids.iter().all(|id| *id >= 0));
     }
 
     #[test]

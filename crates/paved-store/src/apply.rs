@@ -10,7 +10,7 @@ use crate::sql::{
 use crate::store::now_millis;
 use crate::*;
 use paved_model::entity::{annotation, stitch};
-use paved_model::search::search_rows;
+use paved_model::search::{key_id, search_rows};
 use paved_model::{Diagnostic, Entity, Relation};
 use sqlx::AnyConnection;
 use std::collections::{HashMap, HashSet};
@@ -718,7 +718,7 @@ struct StitchOutput {
 /// The field index's columns, with their PostgreSQL types.
 const SEARCH_COLUMNS: &[(&str, &str)] = &[
     ("entity_id", "bigint"),
-    ("key", "text"),
+    ("key", "bigint"),
     ("seq", "integer"),
     ("value", "text"),
     ("original_value", "text"),
@@ -918,22 +918,7 @@ fn compute_stitch(
             SearchRows::WhenChanged if row.etag.is_some() => had_search.push(row.id),
             _ => {}
         }
-        // In key order, numbered within the entity: on SQLite the rows are the clustered
-        // key (entity, key, seq), so an entity's rows are appended in the B-tree's order.
-        let mut fields = search_rows(&final_entity);
-        fields.sort_by(|a, b| a.key.cmp(&b.key));
-        for (seq, search_row) in fields.into_iter().enumerate() {
-            let original = search_row
-                .original_value
-                .filter(|o| Some(o) != search_row.value.as_ref());
-            search.push(FieldIndexRow {
-                entity_id: row.id,
-                key: search_row.key,
-                seq: i64::try_from(seq).unwrap_or(i64::MAX),
-                value: search_row.value,
-                original_value: original,
-            });
-        }
+        push_field_rows(row.id, &final_entity, &mut search);
         if changed {
             let text = serde_json::to_string(&final_entity)
                 .map_err(|e| StoreError::Invalid(format!("entity {}: {e}", row.entity_ref)))?;
@@ -947,6 +932,86 @@ fn compute_stitch(
         had_search,
         search: EncodedRows::encode(backend, "search", SEARCH_COLUMNS, search)?,
     })
+}
+
+/// Appends the field index rows of a final entity: in key order, numbered within the
+/// entity. On SQLite the rows are the clustered key (entity, key, seq), so an entity's rows
+/// are appended in the B-tree's order.
+pub(crate) fn push_field_rows(
+    entity_id: i64,
+    final_entity: &serde_json::Value,
+    out: &mut Vec<FieldIndexRow>,
+) {
+    let mut fields: Vec<(i64, paved_model::search::SearchRow)> = search_rows(final_entity)
+        .into_iter()
+        .map(|row| (key_id(&row.key), row))
+        .collect();
+    fields.sort_by_key(|(key, _)| *key);
+    for (seq, (key, search_row)) in fields.into_iter().enumerate() {
+        let original = search_row
+            .original_value
+            .filter(|o| Some(o) != search_row.value.as_ref());
+        out.push(FieldIndexRow {
+            entity_id,
+            key,
+            seq: i64::try_from(seq).unwrap_or(i64::MAX),
+            value: search_row.value,
+            original_value: original,
+        });
+    }
+}
+
+/// Writes the field index again from the entities' final form when it is empty beside live
+/// entities: after the migration that changed how keys are stored (every live entity has
+/// rows, `metadata.name` at least). Returns how many entities were indexed.
+pub(crate) async fn rebuild_field_index(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> StoreResult<u64> {
+    let row = Sql::new(
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM search LIMIT 1) AS s), \
+         (SELECT COUNT(*) FROM (SELECT 1 FROM entities WHERE etag IS NOT NULL LIMIT 1) AS e)",
+    )
+    .fetch_optional(conn)
+    .await?;
+    let (indexed, live) = match row {
+        Some(row) => (get::<i64>(&row, 0)?, get::<i64>(&row, 1)?),
+        None => (0, 0),
+    };
+    if indexed > 0 || live == 0 {
+        return Ok(0);
+    }
+    let statements = match backend {
+        Backend::Sqlite => defer_indexes(conn, "search", &[]).await?,
+        Backend::Postgres => Vec::new(),
+    };
+    let mut after = i64::MIN;
+    let mut entities = 0;
+    loop {
+        let mut sql =
+            Sql::new("SELECT id, final_json FROM entities WHERE etag IS NOT NULL AND id > ");
+        sql.bind(after)
+            .push(&format!(" ORDER BY id LIMIT {STITCH_CHUNK}"));
+        let rows = sql.fetch_all(conn).await?;
+        let Some(last) = rows.last() else { break };
+        after = get(last, 0)?;
+        let mut fields = Vec::new();
+        for row in &rows {
+            let final_json: Option<String> = get(row, 1)?;
+            let Some(final_entity) =
+                final_json.and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            else {
+                continue;
+            };
+            push_field_rows(get(row, 0)?, &final_entity, &mut fields);
+            entities += 1;
+        }
+        EncodedRows::encode(backend, "search", SEARCH_COLUMNS, fields)?
+            .insert(conn)
+            .await?;
+    }
+    create_indexes(conn, statements).await?;
+    Ok(entities)
 }
 
 /// Writes a chunk's stitch; returns how many final forms changed.

@@ -78,7 +78,7 @@ async fn probe_sizes(
                 probe.push(", ");
             }
             probe.push("(SELECT COUNT(*) FROM (SELECT 1 FROM search WHERE key = ");
-            probe.bind(condition.key.to_lowercase());
+            probe.bind(field_key(&condition.key));
             push_values(&mut probe, "value", condition);
             probe.push(&format!(" LIMIT {NARROW_ROWS}) AS p{i})"));
         }
@@ -90,6 +90,11 @@ async fn probe_sizes(
         }
     }
     Ok(())
+}
+
+/// The field index's number for a key as a filter, facet or order names it (any case).
+fn field_key(key: &str) -> i64 {
+    paved_model::search::key_id(&key.to_lowercase())
 }
 
 /// Appends ` AND value IN (…)` for a condition's values (nothing for an existence check).
@@ -228,7 +233,7 @@ fn push_id_set(sql: &mut Sql, sets: &[PlannedSet<'_>]) {
         } else {
             "SELECT d.entity_id FROM search d WHERE d.key = "
         });
-        sql.bind(set.driver.key.to_lowercase());
+        sql.bind(field_key(&set.driver.key));
         push_values(sql, "d.value", set.driver);
         for other in &set.others {
             push_exists(sql, "d.entity_id", other);
@@ -247,7 +252,7 @@ fn push_exists(sql: &mut Sql, id_column: &str, condition: &FilterCondition) {
     sql.push(&format!(
         " AND EXISTS (SELECT 1 FROM search s WHERE s.entity_id = {id_column} AND s.key = "
     ));
-    sql.bind(condition.key.to_lowercase());
+    sql.bind(field_key(&condition.key));
     push_values(sql, CHECKED_VALUE, condition);
     sql.push(")");
 }
@@ -266,7 +271,7 @@ fn push_filter_check(sql: &mut Sql, sets: &[PlannedSet<'_>]) {
         sql.push("(1 = 1");
         for condition in std::iter::once(set.driver).chain(set.others.iter().copied()) {
             sql.push(" AND (SELECT 1 FROM search s WHERE s.entity_id = e.id AND s.key = ");
-            sql.bind(condition.key.to_lowercase());
+            sql.bind(field_key(&condition.key));
             push_values(sql, CHECKED_VALUE, condition);
             sql.push(" LIMIT 1) IS NOT NULL");
         }
@@ -314,7 +319,7 @@ fn push_full_text(sql: &mut Sql, id_column: &str, full_text: Option<&FullTextFil
     sql.bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
     if !full_text.fields.is_empty() {
         sql.push(" AND key IN ");
-        sql.bind_list(full_text.fields.iter().map(|f| f.to_lowercase()));
+        sql.bind_list(full_text.fields.iter().map(|f| field_key(f)));
     }
     sql.push(")");
 }
@@ -454,7 +459,7 @@ pub(crate) async fn query_entities(
         sql.push(&format!(
             ", (SELECT {aggregate}(s.value{collate}) FROM search s WHERE s.entity_id = c.id AND s.key = "
         ));
-        sql.bind(key.as_str());
+        sql.bind(field_key(key));
         sql.push(&format!(") AS o{i}"));
     }
     if count_with_page {
@@ -685,7 +690,7 @@ pub(crate) async fn facets(
                 ") m CROSS JOIN search s WHERE s.entity_id = m.entity_id \
                  AND s.value IS NOT NULL AND s.key IN ",
             );
-            sql.bind_list(facets.iter().map(|f| f.to_lowercase()));
+            sql.bind_list(facets.iter().map(|f| field_key(f)));
             sql
         }
         FilterPlan::Sets { .. } | FilterPlan::Everything => {
@@ -695,7 +700,7 @@ pub(crate) async fn facets(
                 "SELECT s.key, COALESCE(s.original_value, s.value), COUNT(*) FROM search s \
                  WHERE s.value IS NOT NULL AND s.key IN ",
             );
-            sql.bind_list(facets.iter().map(|f| f.to_lowercase()));
+            sql.bind_list(facets.iter().map(|f| field_key(f)));
             if let FilterPlan::Sets { sets, .. } = &plan {
                 sql.push(" AND s.entity_id IN (");
                 push_id_set(&mut sql, sets);
@@ -705,7 +710,7 @@ pub(crate) async fn facets(
         }
     };
     sql.push(" GROUP BY s.key, s.value, s.original_value");
-    let mut merged: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut merged: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
     for row in sql.fetch_all(conn).await? {
         *merged
             .entry(get(&row, 0)?)
@@ -713,7 +718,7 @@ pub(crate) async fn facets(
             .entry(get(&row, 1)?)
             .or_default() += get::<i64>(&row, 2)?.max(0) as u64;
     }
-    let by_key: BTreeMap<String, Vec<FacetCount>> = merged
+    let by_key: BTreeMap<i64, Vec<FacetCount>> = merged
         .into_iter()
         .map(|(key, values)| {
             let counts = values
@@ -724,7 +729,7 @@ pub(crate) async fn facets(
         })
         .collect();
     for (facet, counts) in result.iter_mut() {
-        if let Some(found) = by_key.get(&facet.to_lowercase()) {
+        if let Some(found) = by_key.get(&field_key(facet)) {
             *counts = found.clone();
             counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         }

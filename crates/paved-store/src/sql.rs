@@ -257,7 +257,8 @@ pub(crate) trait InsertRow: serde::Serialize {
 /// A row of the field index (`search`).
 pub(crate) struct FieldIndexRow {
     pub(crate) entity_id: i64,
-    pub(crate) key: String,
+    /// The key's number ([`paved_model::search::key_id`]).
+    pub(crate) key: i64,
     /// Numbers the rows of one entity.
     pub(crate) seq: i64,
     pub(crate) value: Option<String>,
@@ -269,7 +270,7 @@ impl serde::Serialize for FieldIndexRow {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         (
             self.entity_id,
-            &self.key,
+            self.key,
             self.seq,
             &self.value,
             &self.original_value,

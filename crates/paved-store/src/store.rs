@@ -95,6 +95,15 @@ impl SqlStore {
             .run(&store.writer)
             .await
             .map_err(|e| StoreError::Unavailable(format!("applying migrations: {e}")))?;
+        let mut tx = store.begin_write().await?;
+        let reindexed = apply::rebuild_field_index(&mut tx, store.backend).await?;
+        tx.commit().await.map_err(db_error)?;
+        if reindexed > 0 {
+            tracing::info!(
+                entities = reindexed,
+                "field index written again in its new form"
+            );
+        }
         Ok(store)
     }
 

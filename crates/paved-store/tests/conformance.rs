@@ -2856,3 +2856,81 @@ async fn doc_sites_replace_pages_together_and_keep_them_on_failure() {
     })
     .await;
 }
+
+/// Runs `test` with the URL of a fresh SQLite database, then of a fresh PostgreSQL schema
+/// when configured: for tests that open the database more than once.
+async fn on_each_backend_url<F, Fut>(test: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    test(format!(
+        "sqlite://{}",
+        dir.path().join("catalog.db").display()
+    ))
+    .await;
+
+    let Ok(base) = std::env::var("PAVED_TEST_DATABASE_URL") else {
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("postgres admin connection");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await
+        .expect("schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    test(format!("{base}{separator}options[search_path]={schema}")).await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .await
+        .expect("drop schema");
+}
+
+#[tokio::test]
+async fn a_field_index_emptied_by_a_migration_is_written_again_when_the_store_opens() {
+    on_each_backend_url(|url| async move {
+        let answers = |store: Store| async move {
+            let owned = store
+                .query_entities(&EntityQuery {
+                    filter: Some(filter(&[&[
+                        ("kind", Some(&["component"])),
+                        ("spec.owner", Some(&["team-a"])),
+                    ]])),
+                    order: vec![OrderField {
+                        field: "metadata.name".into(),
+                        descending: true,
+                    }],
+                    ..EntityQuery::default()
+                })
+                .await
+                .unwrap();
+            let facets = store
+                .facets(&["spec.lifecycle".to_string(), "Kind".to_string()], None)
+                .await
+                .unwrap();
+            (names(&owned), facets)
+        };
+        let store = connect(&url).await.expect("store");
+        query_fixture(&store).await;
+        let before = answers(store.clone()).await;
+        assert_eq!(before.0, ["charlie", "alpha"]);
+        assert!(!before.1["Kind"].is_empty());
+        store.close().await;
+
+        // What the migration to numbered keys leaves: live entities, no field index rows.
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.expect("database");
+        pool.execute("DELETE FROM search").await.expect("emptied");
+        pool.close().await;
+
+        let store = connect(&url).await.expect("store opened again");
+        assert_eq!(answers(store.clone()).await, before);
+        store.close().await;
+    })
+    .await;
+}
