@@ -147,17 +147,28 @@ impl PavedProcess {
         serde_json::from_slice(&body).context("parsing /api/paved/catalog/stats")
     }
 
-    /// Waits until paved's CPU use over a window drops below a few percent: after a restart
-    /// the server may re-read its locations, and a load test during that measures both.
+    /// Waits until paved's CPU use drops below a few percent over two windows in a row: after
+    /// a restart the server re-reads its locations and then builds its search index, and a
+    /// load test during either measures both. Returns when the first quiet window began.
     pub async fn wait_idle(&mut self, deadline: Duration) -> Result<Duration> {
         let started = Instant::now();
         let window = Duration::from_millis(500);
+        let mut quiet_since: Option<Duration> = None;
         loop {
+            let window_began = started.elapsed();
             let before = self.cpu_time()?;
             tokio::time::sleep(window).await;
             self.check_alive()?;
             let used = self.cpu_time()?.saturating_sub(before);
-            if used.as_secs_f64() < window.as_secs_f64() * 0.05 || started.elapsed() > deadline {
+            if used.as_secs_f64() < window.as_secs_f64() * 0.05 {
+                match quiet_since {
+                    Some(since) => return Ok(since),
+                    None => quiet_since = Some(window_began),
+                }
+            } else {
+                quiet_since = None;
+            }
+            if started.elapsed() > deadline {
                 return Ok(started.elapsed());
             }
         }

@@ -171,16 +171,23 @@ impl CatalogService {
             let lease = (self.settings.git_timeout * 2).max(Duration::from_secs(60));
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // After a round that refreshed locations the next claim follows at once, so the
+            // loop reports itself settled as soon as it has caught up.
+            let mut caught_up = true;
             loop {
-                tick.tick().await;
+                if caught_up {
+                    tick.tick().await;
+                }
                 let due = match self.store.claim_due_locations(lease, 4).await {
                     Ok(due) => due,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot claim due locations");
+                        caught_up = true;
                         continue;
                     }
                 };
-                if due.is_empty() {
+                caught_up = due.is_empty();
+                if caught_up {
                     self.settled
                         .send_if_modified(|settled| !std::mem::replace(settled, true));
                 }
