@@ -2934,3 +2934,74 @@ async fn a_field_index_emptied_by_a_migration_is_written_again_when_the_store_op
     })
     .await;
 }
+
+#[tokio::test]
+async fn stitching_again_from_the_stored_final_form_gives_back_the_same_entity() {
+    on_each_backend(|store| async move {
+        let a = location(&store, "/a.yaml").await;
+        let b = location(&store, "/b.yaml").await;
+        // What stitching replaces or adds, spelled in the source too: a uid, keys after
+        // `spec`, no namespace, a warning (status).
+        let mut c1 = ent(
+            "Component",
+            "c1",
+            "/a.yaml",
+            json!({
+                "metadata": {"uid": "from-the-file", "tags": ["x"]},
+                "spec": {"type": "service", "lifecycle": "production", "owner": "team-a"},
+                "x-extra": {"k": 1},
+            }),
+            vec![rel("component:default/c1", "ownedBy", "group:default/team-a")],
+        );
+        c1.processed.warnings = vec![Diagnostic::warning("spec.x is not a known field")];
+        store
+            .apply_location_snapshot(snap(&a, vec![c1]))
+            .await
+            .unwrap();
+        let first = must_get(&store, "component:default/c1").await;
+        assert_eq!(status_messages(&first).len(), 1);
+
+        // Another location's component depends on c1, then no longer does: c1 is stitched
+        // twice more, from its stored final form, and ends as it began.
+        let c2 = |depends: bool| {
+            let relations = if depends {
+                vec![
+                    rel("component:default/c2", "dependsOn", "component:default/c1"),
+                    rel("component:default/c1", "dependencyOf", "component:default/c2"),
+                ]
+            } else {
+                vec![]
+            };
+            let spec = json!({"spec": {"type": "service", "lifecycle": "production",
+                "owner": "team-b", "dependsOn": if depends { json!(["component:c1"]) } else { json!([]) }}});
+            ent("Component", "c2", "/b.yaml", spec, relations)
+        };
+        store
+            .apply_location_snapshot(snap(&b, vec![c2(true)]))
+            .await
+            .unwrap();
+        let depended_on = must_get(&store, "component:default/c1").await;
+        assert_eq!(
+            relations_of(&depended_on),
+            [
+                "dependencyOf component:default/c2",
+                "ownedBy group:default/team-a"
+            ]
+        );
+        assert_ne!(depended_on["metadata"]["etag"], first["metadata"]["etag"]);
+        assert_eq!(
+            depended_on["metadata"]["generation"],
+            first["metadata"]["generation"]
+        );
+        store
+            .apply_location_snapshot(snap(&b, vec![c2(false)]))
+            .await
+            .unwrap();
+        let last = must_get(&store, "component:default/c1").await;
+        assert_eq!(
+            serde_json::to_string(&last).unwrap(),
+            serde_json::to_string(&first).unwrap()
+        );
+    })
+    .await;
+}
