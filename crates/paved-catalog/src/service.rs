@@ -171,26 +171,27 @@ impl CatalogService {
             let lease = (self.settings.git_timeout * 2).max(Duration::from_secs(60));
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // After a round that refreshed locations the next claim follows at once, so the
-            // loop reports itself settled as soon as it has caught up.
-            let mut caught_up = true;
+            // After a round that refreshed locations the next claim follows at once (once, so
+            // a location due again at once is still claimed once a second), and the loop
+            // reports itself settled as soon as it has caught up.
+            let mut claim_at_once = false;
             loop {
-                if caught_up {
+                let ticked = !std::mem::take(&mut claim_at_once);
+                if ticked {
                     tick.tick().await;
                 }
                 let due = match self.store.claim_due_locations(lease, 4).await {
                     Ok(due) => due,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot claim due locations");
-                        caught_up = true;
                         continue;
                     }
                 };
-                caught_up = due.is_empty();
-                if caught_up {
+                if due.is_empty() {
                     self.settled
                         .send_if_modified(|settled| !std::mem::replace(settled, true));
                 }
+                claim_at_once = ticked && !due.is_empty();
                 for location in due {
                     match self.refresh_location(&location.id).await {
                         Ok(outcome) => tracing::info!(

@@ -948,11 +948,7 @@ fn compute_stitch(
 /// Appends the field index rows of a final entity: in key order, numbered within the
 /// entity. On SQLite the rows are the clustered key (entity, key, seq), so an entity's rows
 /// are appended in the B-tree's order.
-pub(crate) fn push_field_rows(
-    entity_id: i64,
-    final_entity: &serde_json::Value,
-    out: &mut Vec<FieldIndexRow>,
-) {
+fn push_field_rows(entity_id: i64, final_entity: &serde_json::Value, out: &mut Vec<FieldIndexRow>) {
     let mut fields: Vec<(i64, paved_model::search::SearchRow)> = search_rows(final_entity)
         .into_iter()
         .map(|row| (key_id(&row.key), row))

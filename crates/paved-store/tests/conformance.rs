@@ -30,33 +30,20 @@ where
     F: Fn(Stores) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
-    let stores = connect_stores(&url).await.expect("sqlite store");
-    assert_eq!(stores.catalog.backend(), "sqlite");
-    test(stores).await;
-
-    let Ok(base) = std::env::var("PAVED_TEST_DATABASE_URL") else {
-        return;
-    };
-    sqlx::any::install_default_drivers();
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&base)
-        .await
-        .expect("postgres admin connection");
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .await
-        .expect("schema");
-    let separator = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{separator}options[search_path]={schema}");
-    let stores = connect_stores(&url).await.expect("postgres store");
-    assert_eq!(stores.catalog.backend(), "postgres");
-    test(stores).await;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .await
-        .expect("drop schema");
+    on_each_backend_url(|url| {
+        let test = &test;
+        async move {
+            let stores = connect_stores(&url).await.expect("store");
+            let backend = if url.starts_with("sqlite:") {
+                "sqlite"
+            } else {
+                "postgres"
+            };
+            assert_eq!(stores.catalog.backend(), backend);
+            test(stores).await;
+        }
+    })
+    .await;
 }
 
 fn eref(s: &str) -> EntityRef {
