@@ -719,7 +719,11 @@ async fn config_locations_and_allowed_roots() {
     let again = catalog.register_config_locations(&[spec]).await.unwrap();
     assert_eq!(again[0].id, stored[0].id);
     catalog.register_config_locations(&[]).await.unwrap();
+    // The removal waits for the refresh loop (or this call), so a start does not wait for it.
+    assert!(entity(&catalog, "component:default/svc").await.is_some());
+    assert_eq!(catalog.remove_unconfigured_locations().await.unwrap(), 1);
     assert!(entity(&catalog, "component:default/svc").await.is_none());
+    assert_eq!(catalog.remove_unconfigured_locations().await.unwrap(), 0);
 }
 
 #[tokio::test]

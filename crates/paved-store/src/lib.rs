@@ -74,8 +74,8 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// entities that had relations to them. `Ok(false)` when there was no such location.
     async fn delete_location(&self, id: &LocationId) -> StoreResult<bool>;
     /// Removes the `Config` locations whose ids are not in `keep` (a location dropped from the
-    /// configuration), with their entities.
-    async fn retain_config_locations(&self, keep: &[LocationId]) -> StoreResult<()>;
+    /// configuration), with their entities. Returns how many locations went.
+    async fn retain_config_locations(&self, keep: &[LocationId]) -> StoreResult<usize>;
     /// The location that provided an entity.
     async fn location_of_entity(&self, entity: &EntityRef) -> StoreResult<Option<StoredLocation>>;
     /// Claims up to `limit` locations whose refresh is due (`next_refresh_at <= now`), leasing

@@ -420,7 +420,7 @@ impl CatalogStore for SqlStore {
         Ok(deleted > 0)
     }
 
-    async fn retain_config_locations(&self, keep: &[LocationId]) -> StoreResult<()> {
+    async fn retain_config_locations(&self, keep: &[LocationId]) -> StoreResult<usize> {
         let mut tx = self.begin_write().await?;
         let keep: HashSet<&str> = keep.iter().map(|id| id.0.as_str()).collect();
         let rows = Sql::new("SELECT id FROM locations WHERE origin = 'config'")
@@ -435,7 +435,7 @@ impl CatalogStore for SqlStore {
         }
         self.delete_locations_in(&mut tx, &dropped).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(())
+        Ok(dropped.len())
     }
 
     async fn location_of_entity(&self, entity: &EntityRef) -> StoreResult<Option<StoredLocation>> {

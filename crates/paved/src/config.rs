@@ -257,7 +257,8 @@ config_section! {
         /// `{type: url, target: https://git.example/org/repo.git}`. Relative `file` targets are
         /// resolved against the folder of the configuration file. A location's own `rules`
         /// (`rules: [{allow: [User, Group]}]`) add to `catalog.rules` for everything read
-        /// through it.
+        /// through it. A location taken out of this list is removed, with its entities, in
+        /// the background once paved starts again (it serves meanwhile).
         pub locations: Vec<LocationConfig> = Vec::new(),
         /// Which kinds of entity locations may provide, as Backstage's `catalog.rules`:
         /// `[{allow: [Component, API, Location]}, {allow: [Group, User], locations: [{type:
