@@ -456,11 +456,11 @@ const BULK_MIN: usize = 5_000;
 /// to drop indexes and build them again afterwards: a first ingestion, or a location that
 /// changed wholesale. Building a B-tree once from sorted rows costs a fraction of inserting
 /// millions of rows one by one at random places of it.
-fn is_bulk(rows: usize, total: usize) -> bool {
+pub(crate) fn is_bulk(rows: usize, total: usize) -> bool {
     rows >= BULK_MIN && rows.saturating_mul(3) >= total
 }
 
-async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
+pub(crate) async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
     let row = Sql::new("SELECT COUNT(*) FROM entities")
         .fetch_optional(conn)
         .await?;
@@ -475,7 +475,7 @@ async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
 /// transaction this is safe: readers keep seeing the committed indexes (WAL) until the
 /// commit, and a rollback restores them. Never on PostgreSQL, where dropping an index locks
 /// readers of the table out until the commit.
-async fn defer_indexes(
+pub(crate) async fn defer_indexes(
     conn: &mut AnyConnection,
     table: &str,
     keep: &[&str],
@@ -503,7 +503,10 @@ async fn defer_indexes(
 /// buffer as large as the page cache; a small cache meanwhile keeps that sort's memory
 /// small (it spills to a temporary file) at no cost in time. The sort runs on as many
 /// threads as there are cores (`PRAGMA threads`): nothing else writes meanwhile.
-async fn create_indexes(conn: &mut AnyConnection, statements: Vec<String>) -> StoreResult<()> {
+pub(crate) async fn create_indexes(
+    conn: &mut AnyConnection,
+    statements: Vec<String>,
+) -> StoreResult<()> {
     if statements.is_empty() {
         return Ok(());
     }

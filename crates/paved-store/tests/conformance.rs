@@ -2992,3 +2992,52 @@ async fn stitching_again_from_the_stored_final_form_gives_back_the_same_entity()
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_large_sqlite_removal_builds_the_indexes_it_dropped_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
+    let indexes = || async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.expect("sqlite");
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name IN ('search', 'relations') AND sql IS NOT NULL ORDER BY name",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("indexes");
+        pool.close().await;
+        rows.into_iter().map(|(name,)| name).collect::<Vec<_>>()
+    };
+    let store = connect(&url).await.expect("sqlite store");
+    let before = indexes().await;
+    let small = location(&store, "/small.yaml").await;
+    let kept = ent(
+        "Resource",
+        "kept",
+        "/small.yaml",
+        json!({"spec": {"type": "database", "owner": "g3"}}),
+        vec![rel("resource:default/kept", "ownedBy", "group:default/g3")],
+    );
+    store
+        .apply_location_snapshot(snap(&small, vec![kept]))
+        .await
+        .unwrap();
+    let large = location(&store, "/large.yaml").await;
+    apply_and_check_large(&store, &large, large_catalog(|_| false), 0).await;
+
+    // Nearly the whole catalog goes: the secondary indexes are dropped and built again.
+    assert!(store.delete_location(&large.id).await.unwrap());
+    assert_eq!(indexes().await, before);
+    let owned = store
+        .query_entities(&EntityQuery {
+            filter: Some(filter(&[&[("spec.owner", Some(&["g3"]))]])),
+            ..EntityQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&owned), ["kept"]);
+    let kept = must_get(&store, "resource:default/kept").await;
+    assert_eq!(relations_of(&kept), ["ownedBy group:default/g3"]);
+}
