@@ -967,23 +967,26 @@ async fn a_new_sqlite_database_has_16_kib_pages() {
     assert_eq!(page_size, 16384);
 }
 
+/// The indexes of the field index and the relations in the SQLite database at `url`.
+async fn search_and_relation_indexes(url: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("sqlite");
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'index' \
+         AND tbl_name IN ('search', 'relations') AND sql IS NOT NULL ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("indexes");
+    pool.close().await;
+    rows.into_iter().map(|(name,)| name).collect()
+}
+
 #[tokio::test]
 async fn a_large_sqlite_apply_builds_the_indexes_it_dropped_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
-    let indexes = || async {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&url).await.expect("sqlite");
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT name FROM sqlite_master WHERE type = 'index' \
-             AND tbl_name IN ('search', 'relations') AND sql IS NOT NULL ORDER BY name",
-        )
-        .fetch_all(&pool)
-        .await
-        .expect("indexes");
-        pool.close().await;
-        rows.into_iter().map(|(name,)| name).collect::<Vec<_>>()
-    };
+    let indexes = || search_and_relation_indexes(&url);
     let store = connect(&url).await.expect("sqlite store");
     let before = indexes().await;
     assert_eq!(
@@ -2997,19 +3000,7 @@ async fn stitching_again_from_the_stored_final_form_gives_back_the_same_entity()
 async fn a_large_sqlite_removal_builds_the_indexes_it_dropped_again() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("catalog.db").display());
-    let indexes = || async {
-        sqlx::any::install_default_drivers();
-        let pool = sqlx::AnyPool::connect(&url).await.expect("sqlite");
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT name FROM sqlite_master WHERE type = 'index' \
-             AND tbl_name IN ('search', 'relations') AND sql IS NOT NULL ORDER BY name",
-        )
-        .fetch_all(&pool)
-        .await
-        .expect("indexes");
-        pool.close().await;
-        rows.into_iter().map(|(name,)| name).collect::<Vec<_>>()
-    };
+    let indexes = || search_and_relation_indexes(&url);
     let store = connect(&url).await.expect("sqlite store");
     let before = indexes().await;
     let small = location(&store, "/small.yaml").await;
