@@ -410,7 +410,7 @@ impl SnapshotApply {
         restitch.sort_unstable();
         let ids = entity_ids(conn, &restitch).await?;
         drop(restitch);
-        let bulk = backend == Backend::Sqlite && is_bulk(ids.len(), entity_count(conn).await?);
+        let bulk = is_bulk_now(conn, backend, ids.len()).await?;
         let relations = match self.graph.take() {
             Some(mut graph) => {
                 graph.seal();
@@ -456,11 +456,22 @@ const BULK_MIN: usize = 5_000;
 /// to drop indexes and build them again afterwards: a first ingestion, or a location that
 /// changed wholesale. Building a B-tree once from sorted rows costs a fraction of inserting
 /// millions of rows one by one at random places of it.
-pub(crate) fn is_bulk(rows: usize, total: usize) -> bool {
+fn is_bulk(rows: usize, total: usize) -> bool {
     rows >= BULK_MIN && rows.saturating_mul(3) >= total
 }
 
-pub(crate) async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
+/// [`is_bulk`] for a write of `rows` entities into the catalog as it is now, on SQLite
+/// (never on PostgreSQL, see [`defer_indexes`]); the catalog is counted only when `rows`
+/// could be bulk, so small writes (one entity deleted) cost no count.
+pub(crate) async fn is_bulk_now(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    rows: usize,
+) -> StoreResult<bool> {
+    Ok(backend == Backend::Sqlite && rows >= BULK_MIN && is_bulk(rows, entity_count(conn).await?))
+}
+
+async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
     let row = Sql::new("SELECT COUNT(*) FROM entities")
         .fetch_optional(conn)
         .await?;

@@ -274,9 +274,7 @@ pub(crate) async fn remove_entities(
     // indexes; as a large ingestion does, those indexes go meanwhile and are built again
     // from what remains. The rows are found through the indexes kept: the field index's
     // clustered key and `relations_originator`.
-    let deferred = if backend == Backend::Sqlite
-        && apply::is_bulk(ids.len(), apply::entity_count(conn).await?)
-    {
+    let deferred = if apply::is_bulk_now(conn, backend, ids.len()).await? {
         let mut statements = apply::defer_indexes(conn, "search", &[]).await?;
         statements
             .extend(apply::defer_indexes(conn, "relations", &["relations_originator"]).await?);

@@ -46,6 +46,40 @@ where
     .await;
 }
 
+/// Runs `test` with the URL of a fresh SQLite database, then of a fresh PostgreSQL schema
+/// when configured: for tests that open the database more than once.
+async fn on_each_backend_url<F, Fut>(test: F)
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    test(format!(
+        "sqlite://{}",
+        dir.path().join("catalog.db").display()
+    ))
+    .await;
+
+    let Ok(base) = std::env::var("PAVED_TEST_DATABASE_URL") else {
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .expect("postgres admin connection");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await
+        .expect("schema");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    test(format!("{base}{separator}options[search_path]={schema}")).await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .await
+        .expect("drop schema");
+}
+
 fn eref(s: &str) -> EntityRef {
     EntityRef::parse_full(s).expect("valid ref")
 }
@@ -2845,40 +2879,6 @@ async fn doc_sites_replace_pages_together_and_keep_them_on_failure() {
         assert_eq!(docs.doc_sites().await.unwrap().len(), 1);
     })
     .await;
-}
-
-/// Runs `test` with the URL of a fresh SQLite database, then of a fresh PostgreSQL schema
-/// when configured: for tests that open the database more than once.
-async fn on_each_backend_url<F, Fut>(test: F)
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().expect("temp dir");
-    test(format!(
-        "sqlite://{}",
-        dir.path().join("catalog.db").display()
-    ))
-    .await;
-
-    let Ok(base) = std::env::var("PAVED_TEST_DATABASE_URL") else {
-        return;
-    };
-    sqlx::any::install_default_drivers();
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::AnyPool::connect(&base)
-        .await
-        .expect("postgres admin connection");
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .await
-        .expect("schema");
-    let separator = if base.contains('?') { '&' } else { '?' };
-    test(format!("{base}{separator}options[search_path]={schema}")).await;
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .await
-        .expect("drop schema");
 }
 
 #[tokio::test]
