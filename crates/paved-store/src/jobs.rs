@@ -163,7 +163,8 @@ pub trait JobStore: Send + Sync + 'static {
     async fn job(&self, id: JobId) -> StoreResult<Option<Job>>;
     /// Newest first, optionally of one kind.
     async fn list_jobs(&self, kind: Option<&str>, limit: usize) -> StoreResult<Vec<Job>>;
-    /// Deletes finished jobs last updated before `older_than` ago; returns how many.
+    /// Deletes finished jobs last updated at least `older_than` ago (all of them for zero);
+    /// returns how many.
     async fn prune_finished_jobs(&self, older_than: Duration) -> StoreResult<u64>;
 }
 
@@ -453,7 +454,7 @@ impl JobStore for SqlStore {
     async fn prune_finished_jobs(&self, older_than: Duration) -> StoreResult<u64> {
         let mut conn = self.writer_connection().await?;
         let mut sql = Sql::new(
-            "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated_at < ",
+            "DELETE FROM jobs WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated_at <= ",
         );
         sql.bind(now_millis().saturating_sub(millis(older_than)));
         sql.execute(&mut conn).await
