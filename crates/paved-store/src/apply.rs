@@ -9,11 +9,11 @@ use crate::sql::{
 };
 use crate::store::now_millis;
 use crate::*;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use paved_model::entity::{annotation, stitch};
 use paved_model::search::{key_id, search_rows};
 use paved_model::{Diagnostic, Entity, Relation};
 use sqlx::AnyConnection;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Snapshot entities processed per round of statements: bounds the memory held for their

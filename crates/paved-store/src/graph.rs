@@ -3,7 +3,7 @@
 //! lookups were the largest read of a 100k ingestion). Refs and types are interned: an edge
 //! costs 12 bytes, a distinct ref one shared string.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 /// Most edges held: past this the graph is given up (its memory freed) and stitching reads
@@ -17,6 +17,8 @@ pub(crate) struct RelationGraph {
     names: Vec<Arc<str>>,
     /// `(source, type, target)`, sorted by [`RelationGraph::seal`].
     edges: Vec<[u32; 3]>,
+    /// Once sealed: the edges of the name numbered `n` are `edges[starts[n]..starts[n + 1]]`.
+    starts: Vec<u32>,
     sealed: bool,
 }
 
@@ -55,6 +57,13 @@ impl RelationGraph {
         self.edges.sort_unstable();
         self.edges.dedup();
         self.edges.shrink_to_fit();
+        self.starts = vec![0; self.names.len() + 1];
+        for edge in &self.edges {
+            self.starts[edge[0] as usize + 1] += 1;
+        }
+        for n in 1..self.starts.len() {
+            self.starts[n] += self.starts[n - 1];
+        }
         self.sealed = true;
     }
 
@@ -63,9 +72,8 @@ impl RelationGraph {
     pub(crate) fn relations_of(&self, source: &str) -> impl Iterator<Item = (&str, &str)> {
         let edges: &[[u32; 3]] = match self.ids.get(source) {
             Some(&id) if self.sealed => {
-                let start = self.edges.partition_point(|e| e[0] < id);
-                let end = start + self.edges[start..].partition_point(|e| e[0] == id);
-                &self.edges[start..end]
+                let id = id as usize;
+                &self.edges[self.starts[id] as usize..self.starts[id + 1] as usize]
             }
             _ => &[],
         };
