@@ -1347,6 +1347,51 @@ async fn filters_ordering_paging_and_full_text() {
             names(&store.query_entities(&text("HARL", &[])).await.unwrap()),
             ["charlie", "team-a"]
         );
+        // Relation fields alone, and beside another field.
+        assert_eq!(
+            names(
+                &store
+                    .query_entities(&text("HARL", &["relations.ownerOf"]))
+                    .await
+                    .unwrap()
+            ),
+            ["team-a"]
+        );
+        assert_eq!(
+            names(
+                &store
+                    .query_entities(&text("team-c", &["relations.ownedby", "metadata.name"]))
+                    .await
+                    .unwrap()
+            ),
+            ["echo"]
+        );
+        assert_eq!(
+            names(
+                &store
+                    .query_entities(&text("team-", &["relations.ownedby", "metadata.name"]))
+                    .await
+                    .unwrap()
+            ),
+            [
+                "alpha", "bravo", "charlie", "delta", "echo", "team-a", "team-b"
+            ]
+        );
+
+        // Ordered by a relation: by target, entities without one last, ties by insertion.
+        let by_owner = EntityQuery {
+            order: vec![OrderField {
+                field: "relations.ownedBy".into(),
+                descending: false,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            names(&store.query_entities(&by_owner).await.unwrap()),
+            [
+                "alpha", "charlie", "bravo", "delta", "echo", "team-a", "team-b"
+            ]
+        );
         assert_eq!(
             names(
                 &store
@@ -1563,6 +1608,11 @@ impl Planned {
             "spec.owner" => self.owner.iter().map(|o| o.to_string()).collect(),
             "spec.lifecycle" => self.lifecycle.iter().map(|l| l.to_string()).collect(),
             "metadata.tags" => self.tags.iter().map(|t| t.to_string()).collect(),
+            "relations.ownedby" => self
+                .owner
+                .iter()
+                .map(|o| format!("group:default/{o}"))
+                .collect(),
             other => panic!("the planner fixture has no key {other}"),
         }
     }
@@ -1570,10 +1620,12 @@ impl Planned {
     fn matches(&self, filter: &EntityFilter) -> bool {
         filter.any_of.iter().any(|set| {
             set.all_of.iter().all(|condition| {
-                let values = self.values(&condition.key);
+                let values = self.values(&condition.key.to_lowercase());
                 match &condition.values {
                     None => !values.is_empty(),
-                    Some(wanted) => values.iter().any(|v| wanted.contains(v)),
+                    Some(wanted) => values
+                        .iter()
+                        .any(|v| wanted.iter().any(|w| w.to_lowercase() == *v)),
                 }
             })
         })
@@ -1582,7 +1634,9 @@ impl Planned {
 
 /// More entities than a condition may have to count as narrow in the store's query plan
 /// (1000 index rows), so that both plans run: 1200 components, 300 APIs, three groups.
-/// `team-rare` owns 12 components; `team-bulk` owns every other component and API.
+/// `team-rare` owns 12 components; `team-bulk` owns every other component and API. Each
+/// owned entity emits its `ownedBy` relation, and `team-rare` emits the same relations of
+/// its components once more: relation rows from two originators.
 fn planner_fixture() -> Vec<Planned> {
     let mut model = Vec::new();
     for i in 0..1200 {
@@ -1645,12 +1699,29 @@ async fn store_planner_fixture(store: &Store, model: &[Planned]) {
             if let Some(lifecycle) = m.lifecycle {
                 spec.insert("lifecycle".into(), json!(lifecycle));
             }
+            let owned_by = |m: &Planned| {
+                m.owner.map(|owner| {
+                    rel(
+                        &m.entity_ref(),
+                        "ownedBy",
+                        &format!("group:default/{owner}"),
+                    )
+                })
+            };
+            let relations = match m.owner {
+                Some(_) => owned_by(m).into_iter().collect(),
+                None => model
+                    .iter()
+                    .filter(|owned| owned.owner == Some(m.name.as_str()) && m.name == "team-rare")
+                    .filter_map(owned_by)
+                    .collect(),
+            };
             ent(
                 m.kind,
                 &m.name,
                 "/planner.yaml",
                 json!({"metadata": {"tags": m.tags}, "spec": spec}),
-                vec![],
+                relations,
             )
         })
         .collect();
@@ -1802,6 +1873,35 @@ async fn filters_plan_from_their_narrowest_condition_with_the_same_answers() {
             (
                 "several broad values",
                 filter(&[&[("spec.lifecycle", Some(&["production", "experimental"]))]]),
+            ),
+            (
+                "a narrow relation from two originators",
+                filter(&[&[("relations.ownedBy", Some(&["Group:default/team-rare"]))]]),
+            ),
+            (
+                "a narrow relation checked beside a narrower condition",
+                filter(&[&[
+                    ("relations.ownedby", Some(&["group:default/team-rare"])),
+                    ("metadata.name", Some(&["c0107", "c0108"])),
+                ]]),
+            ),
+            (
+                "a broad relation with a broad condition",
+                filter(&[&[
+                    ("kind", Some(&["api"])),
+                    ("relations.ownedby", Some(&["group:default/team-bulk"])),
+                ]]),
+            ),
+            (
+                "a relation's existence",
+                filter(&[&[("relations.ownedby", None), ("metadata.tags", Some(&["five"]))]]),
+            ),
+            (
+                "a relation or a field",
+                filter(&[
+                    &[("relations.ownedby", Some(&["group:default/team-rare"]))],
+                    &[("kind", Some(&["group"]))],
+                ]),
             ),
         ];
         // One set per entity, as the portal's starred-only view asks: more sets than one
@@ -1975,12 +2075,17 @@ async fn facets_of_narrow_broad_and_empty_filters() {
     on_each_backend(|store| async move {
         let model = planner_fixture();
         store_planner_fixture(&store, &model).await;
-        let keys = vec!["kind".to_string(), "spec.owner".to_string()];
+        let keys = vec![
+            "kind".to_string(),
+            "spec.owner".to_string(),
+            "relations.ownedBy".to_string(),
+        ];
         let expected_facets = |filter: &EntityFilter, key: &str| {
             let mut counts: BTreeMap<String, u64> = BTreeMap::new();
             for m in model.iter().filter(|m| m.matches(filter)) {
                 let values = match key {
                     "kind" => vec![m.kind.to_string()],
+                    "relations.ownedBy" => m.values("relations.ownedby"),
                     _ => m.owner.iter().map(|o| o.to_string()).collect(),
                 };
                 for value in values {
@@ -2006,6 +2111,8 @@ async fn facets_of_narrow_broad_and_empty_filters() {
             ]),
             filter(&[&[("spec.owner", Some(&["nobody"]))]]),
             filter(&[&[("spec.owner", Some(&[]))]]),
+            filter(&[&[("relations.ownedby", Some(&["group:default/team-rare"]))]]),
+            filter(&[&[("kind", Some(&["group", "component"]))]]),
         ] {
             let facets = store.facets(&keys, Some(&filter)).await.unwrap();
             for key in &keys {
