@@ -5,7 +5,8 @@
 use crate::graph::RelationGraph;
 use crate::sql::IN_CHUNK;
 use crate::sql::{
-    Backend, EncodedRows, FieldIndexRow, Sql, get, insert_many, insert_rows, owned_chunks,
+    Backend, EncodedRows, FieldIndexRow, Sql, build_insert_rows, get, insert_many, insert_rows,
+    owned_chunks,
 };
 use crate::store::now_millis;
 use crate::*;
@@ -52,16 +53,16 @@ fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEn
 }
 
 /// A snapshot entity ready to be written.
-struct EntityRow<'a> {
-    entity_ref: &'a str,
-    /// Mutable so that its JSON can be moved into the insert instead of copied.
-    entity: &'a mut EncodedEntity,
-    uid: String,
-    parent_ref: Option<String>,
-    warnings: Option<String>,
+struct EntityRow {
+    /// Its row's id: the row it replaces, or the next free one for a new row.
+    id: i64,
+    entity_ref: String,
+    entity: EncodedEntity,
+    /// `None` for a new entity: a fresh one is made when the row is written.
+    uid: Option<String>,
     generation: i64,
-    /// Whether this replaces a row (its old relations must go).
-    replaces: Option<i64>,
+    /// Whether this replaces a row.
+    replaces: bool,
 }
 
 /// One location's reading being applied, part by part, on the caller's write transaction:
@@ -91,6 +92,12 @@ pub(crate) struct SnapshotApply {
     /// (it began on an empty catalog, so it replaces no row): those rows, so stitching need
     /// not read them back.
     graph: Option<RelationGraph>,
+    /// The id the next new entity row gets: rows get their ids here rather than from the
+    /// database, so a chunk's relation rows can be made before its entity rows are written.
+    next_id: i64,
+    /// The statements of the last chunk prepared, not yet run: they run while the next
+    /// chunk is prepared (see [`SnapshotApply::add_chunk`]).
+    pending: Vec<Sql>,
     started: std::time::Instant,
 }
 
@@ -108,6 +115,13 @@ impl SnapshotApply {
             )));
         }
         let entities_before = entity_count(conn).await?;
+        let row = Sql::new("SELECT COALESCE(MAX(id), 0) FROM entities")
+            .fetch_optional(conn)
+            .await?;
+        let next_id = match row {
+            Some(row) => get::<i64>(&row, 0)? + 1,
+            None => 1,
+        };
         Ok(SnapshotApply {
             location_id: location_id.0.clone(),
             outcome: ApplyOutcome::default(),
@@ -120,6 +134,8 @@ impl SnapshotApply {
             written: 0,
             deferred_relation_indexes: None,
             graph: (entities_before == 0).then(RelationGraph::default),
+            next_id,
+            pending: Vec::new(),
             started: std::time::Instant::now(),
         })
     }
@@ -136,8 +152,8 @@ impl SnapshotApply {
                 && self.backend == Backend::Sqlite
                 && is_bulk(self.written, self.entities_before)
             {
-                // Relations written from here on are appended without index maintenance;
-                // `finish` builds the index once, before stitching reads it.
+                // Relations written from here on (the chunk just prepared among them) are
+                // appended without index maintenance; `finish` builds the index once.
                 self.deferred_relation_indexes =
                     Some(defer_indexes(conn, "relations", &["relations_originator"]).await?);
             }
@@ -191,10 +207,10 @@ impl SnapshotApply {
             }
         }
 
-        let mut rows: Vec<EntityRow<'_>> = Vec::with_capacity(kept.len());
-        for (entity_ref, entity) in &mut kept {
-            let entity_ref = entity_ref.as_str();
-            let previous = existing.get(entity_ref);
+        let mut rows: Vec<EntityRow> = Vec::with_capacity(kept.len());
+        let mut replaced = Vec::new();
+        for (entity_ref, entity) in kept {
+            let previous = existing.get(&entity_ref);
             if let Some(previous) = previous
                 && previous.location_id != location_id
                 && !previous.orphan
@@ -212,7 +228,7 @@ impl SnapshotApply {
                 });
                 continue;
             }
-            let (uid, generation, replaces) = match previous {
+            let (id, uid, generation) = match previous {
                 Some(previous)
                     if previous.location_id == location_id
                         && !previous.orphan
@@ -224,44 +240,54 @@ impl SnapshotApply {
                 Some(previous) => {
                     self.outcome.updated += 1;
                     let bump = i64::from(previous.spec_hash != entity.spec_hash);
+                    replaced.push(previous.id);
                     (
-                        previous.uid.clone(),
+                        previous.id,
+                        Some(previous.uid.clone()),
                         previous.generation + bump,
-                        Some(previous.id),
                     )
                 }
                 None => {
                     self.outcome.added += 1;
-                    (uuid::Uuid::new_v4().to_string(), 1, None)
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    (id, None, 1)
                 }
             };
-            let warnings = if entity.warnings.is_empty() {
-                None
-            } else {
-                serde_json::to_string(&entity.warnings).ok()
-            };
-            self.restitch.insert(entity_ref.to_string());
-            let parent_ref = entity.parent.as_ref().map(ToString::to_string);
+            self.restitch.insert(entity_ref.clone());
             rows.push(EntityRow {
+                id,
                 entity_ref,
                 entity,
+                replaces: uid.is_some(),
                 uid,
-                parent_ref,
-                warnings,
                 generation,
-                replaces,
             });
         }
         self.written += rows.len();
-        write_entities(
-            conn,
-            backend,
-            &location_id,
-            &mut rows,
-            &mut self.restitch,
-            &mut self.graph,
-        )
-        .await
+        // The relations the replaced rows emitted go; their sources are stitched again.
+        for chunk in replaced.chunks(IN_CHUNK) {
+            let mut sql = Sql::new("DELETE FROM relations WHERE originating_entity_id IN ");
+            sql.bind_list(chunk.iter().copied())
+                .push(" RETURNING source_ref");
+            for row in sql.fetch_all(conn).await? {
+                self.restitch.insert(get(&row, 0)?);
+            }
+        }
+
+        // The CPU work of writing this chunk (binding every value, the relation rows, the
+        // held graph) is done while the database runs the first statement of the previous
+        // chunk (its entity rows, the largest): polled first, that statement is on its way to
+        // the database's thread before the preparation starts.
+        let previous = std::mem::take(&mut self.pending);
+        let restitch = &mut self.restitch;
+        let graph = &mut self.graph;
+        let (ran, prepared) = tokio::join!(run_statements(conn, previous), async {
+            prepare_writes(backend, &location_id, rows, restitch, graph)
+        });
+        ran?;
+        self.pending = prepared?;
+        Ok(())
     }
 
     /// `kind:target` of a location, for conflict messages (its id if it is gone).
@@ -292,6 +318,17 @@ impl SnapshotApply {
         end: SnapshotEnd,
     ) -> StoreResult<ApplyOutcome> {
         let backend = self.backend;
+        run_statements(conn, std::mem::take(&mut self.pending)).await?;
+        if backend == Backend::Postgres && self.outcome.added > 0 {
+            // Rows get their ids from the apply; the identity column's sequence follows, so
+            // a row inserted without an id would not take one already used.
+            Sql::new(
+                "SELECT setval(pg_get_serial_sequence('entities', 'id'), \
+                 (SELECT MAX(id) FROM entities))",
+            )
+            .fetch_optional(conn)
+            .await?;
+        }
         let written_after = self.started.elapsed();
         if let Some(statements) = self.deferred_relation_indexes.take() {
             create_indexes(conn, statements).await?;
@@ -566,93 +603,100 @@ async fn entity_ids(conn: &mut AnyConnection, refs: &[String]) -> StoreResult<Ve
     Ok(ids)
 }
 
-/// Upserts a chunk of entity rows and replaces the relations they emit. Adds the sources of
-/// removed and added relation rows to `restitch`.
-async fn write_entities(
-    conn: &mut AnyConnection,
+/// The columns of an entity row as the apply writes them, after `id`.
+const ENTITY_COLUMNS: &str = "entity_ref, kind, uid, location_id, source_file, source_line, \
+    parent_ref, processed, warnings, hash, spec_hash, generation, orphan";
+
+/// The statements that write a chunk of entity rows (new ones with the ids given them,
+/// replaced ones over their row) and the relations they emit, in that order. Adds the
+/// sources of the relations to `restitch` and the relations to the held graph.
+fn prepare_writes(
     backend: Backend,
     location_id: &str,
-    rows: &mut [EntityRow<'_>],
+    mut rows: Vec<EntityRow>,
     restitch: &mut HashSet<String>,
     graph: &mut Option<RelationGraph>,
-) -> StoreResult<()> {
+) -> StoreResult<Vec<Sql>> {
+    let mut statements = Vec::new();
     if rows.is_empty() {
-        return Ok(());
+        return Ok(statements);
     }
-    let replaced: Vec<i64> = rows.iter().filter_map(|r| r.replaces).collect();
-    for chunk in replaced.chunks(IN_CHUNK) {
-        let mut sql = Sql::new("DELETE FROM relations WHERE originating_entity_id IN ");
-        sql.bind_list(chunk.iter().copied())
-            .push(" RETURNING source_ref");
-        for row in sql.fetch_all(conn).await? {
-            restitch.insert(get(&row, 0)?);
-        }
-    }
-    let returned = insert_rows(
-        conn,
+    let (replacing, new): (Vec<&mut EntityRow>, Vec<&mut EntityRow>) =
+        rows.iter_mut().partition(|r| r.replaces);
+    // The JSON is moved into its statement, not copied.
+    let bind_row = |sql: &mut Sql, row: &mut EntityRow| {
+        let warnings = if row.entity.warnings.is_empty() {
+            None
+        } else {
+            serde_json::to_string(&row.entity.warnings).ok()
+        };
+        let uid = match &row.uid {
+            Some(uid) => uid.clone(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        sql.bind(row.entity_ref.as_str())
+            .push(", ")
+            .bind(row.entity.entity_ref.kind())
+            .push(", ")
+            .bind(uid)
+            .push(", ")
+            .bind(location_id)
+            .push(", ")
+            .bind(row.entity.source.file.as_str())
+            .push(", ")
+            .bind(i64::from(row.entity.source.line))
+            .push(", ")
+            .bind(row.entity.parent.as_ref().map(ToString::to_string))
+            .push(", ")
+            .bind(std::mem::take(&mut row.entity.json))
+            .push(", ")
+            .bind(warnings)
+            .push(", ")
+            .bind(row.entity.hash.as_str())
+            .push(", ")
+            .bind(row.entity.spec_hash.as_str())
+            .push(", ")
+            .bind(row.generation)
+            .push(", 0");
+    };
+    statements.extend(build_insert_rows(
         backend,
-        "INSERT INTO entities (entity_ref, kind, uid, location_id, source_file, source_line, \
-         parent_ref, processed, warnings, hash, spec_hash, generation, orphan)",
+        &format!("INSERT INTO entities (id, {ENTITY_COLUMNS})"),
+        "",
+        14,
+        new,
+        |sql, row| {
+            sql.bind(row.id).push(", ");
+            bind_row(sql, row);
+        },
+    ));
+    statements.extend(build_insert_rows(
+        backend,
+        &format!("INSERT INTO entities ({ENTITY_COLUMNS})"),
         " ON CONFLICT (entity_ref) DO UPDATE SET location_id = excluded.location_id, \
          source_file = excluded.source_file, source_line = excluded.source_line, \
          parent_ref = excluded.parent_ref, processed = excluded.processed, \
          warnings = excluded.warnings, hash = excluded.hash, spec_hash = excluded.spec_hash, \
-         generation = excluded.generation, orphan = 0 RETURNING id, entity_ref",
+         generation = excluded.generation, orphan = 0",
         13,
-        rows.iter_mut()
-            .map(|row| {
-                let json = std::mem::take(&mut row.entity.json);
-                (&*row, json)
-            })
-            .collect(),
-        |sql, (row, json)| {
-            sql.bind(row.entity_ref)
-                .push(", ")
-                .bind(row.entity.entity_ref.kind())
-                .push(", ")
-                .bind(row.uid.as_str())
-                .push(", ")
-                .bind(location_id)
-                .push(", ")
-                .bind(row.entity.source.file.as_str())
-                .push(", ")
-                .bind(i64::from(row.entity.source.line))
-                .push(", ")
-                .bind(row.parent_ref.as_deref())
-                .push(", ")
-                .bind(json)
-                .push(", ")
-                .bind(row.warnings.as_deref())
-                .push(", ")
-                .bind(row.entity.hash.as_str())
-                .push(", ")
-                .bind(row.entity.spec_hash.as_str())
-                .push(", ")
-                .bind(row.generation)
-                .push(", 0");
-        },
-    )
-    .await?;
-    let mut ids: HashMap<String, i64> = HashMap::with_capacity(returned.len());
-    for row in &returned {
-        ids.insert(get(row, 1)?, get(row, 0)?);
-    }
+        replacing,
+        bind_row,
+    ));
 
     // The encoded relations are sorted and without duplicates within one originator.
     let mut relation_rows: Vec<(i64, &str, &str, &str)> = Vec::new();
-    for row in rows.iter() {
-        let Some(&id) = ids.get(row.entity_ref) else {
-            return Err(StoreError::Database(format!(
-                "entity {} was not written",
-                row.entity_ref
-            )));
-        };
+    for row in &rows {
         relation_rows.extend(
             row.entity
                 .relations
                 .iter()
                 .map(|(source, relation_type, target)| {
-                    (id, source.as_str(), relation_type.as_str(), target.as_str())
+                    (
+                        row.id,
+                        source.as_str(),
+                        relation_type.as_str(),
+                        target.as_str(),
+                    )
                 }),
         );
     }
@@ -666,19 +710,28 @@ async fn write_entities(
     {
         *graph = None;
     }
-    insert_many(
-        conn,
-        backend,
-        "relations",
-        &[
-            ("originating_entity_id", "bigint"),
-            ("source_ref", "text"),
-            ("type", "text"),
-            ("target_ref", "text"),
-        ],
-        relation_rows,
-    )
-    .await?;
+    statements.extend(
+        EncodedRows::encode(
+            backend,
+            "relations",
+            &[
+                ("originating_entity_id", "bigint"),
+                ("source_ref", "text"),
+                ("type", "text"),
+                ("target_ref", "text"),
+            ],
+            relation_rows,
+        )?
+        .into_statements(),
+    );
+    Ok(statements)
+}
+
+/// Runs statements prepared by [`prepare_writes`], in order.
+async fn run_statements(conn: &mut AnyConnection, statements: Vec<Sql>) -> StoreResult<()> {
+    for sql in statements {
+        sql.execute(conn).await?;
+    }
     Ok(())
 }
 

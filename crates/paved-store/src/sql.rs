@@ -195,8 +195,24 @@ pub(crate) async fn insert_rows<R>(
     rows: Vec<R>,
     bind_row: impl Fn(&mut Sql, R),
 ) -> Result<Vec<AnyRow>, StoreError> {
-    let per_statement = (backend.max_binds() / columns).max(1);
     let mut returned = Vec::new();
+    for sql in build_insert_rows(backend, head, tail, columns, rows, bind_row) {
+        returned.extend(sql.fetch_all(conn).await?);
+    }
+    Ok(returned)
+}
+
+/// The statements [`insert_rows`] runs, built without running them.
+pub(crate) fn build_insert_rows<R>(
+    backend: Backend,
+    head: &str,
+    tail: &str,
+    columns: usize,
+    rows: Vec<R>,
+    bind_row: impl Fn(&mut Sql, R),
+) -> Vec<Sql> {
+    let per_statement = (backend.max_binds() / columns).max(1);
+    let mut statements = Vec::new();
     for (chunk, full) in owned_chunks(rows, per_statement) {
         let mut sql = Sql::new(head);
         sql.push(" VALUES ");
@@ -209,9 +225,9 @@ pub(crate) async fn insert_rows<R>(
         if full {
             sql.reusable();
         }
-        returned.extend(sql.fetch_all(conn).await?);
+        statements.push(sql);
     }
-    Ok(returned)
+    statements
 }
 
 /// `rows` in chunks of `size` (the last one shorter), each with whether it is full.
@@ -373,6 +389,10 @@ impl EncodedRows {
             }
         }
         Ok(EncodedRows(statements))
+    }
+
+    pub(crate) fn into_statements(self) -> Vec<Sql> {
+        self.0
     }
 
     pub(crate) async fn insert(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
