@@ -1894,7 +1894,10 @@ async fn filters_plan_from_their_narrowest_condition_with_the_same_answers() {
             ),
             (
                 "a relation's existence",
-                filter(&[&[("relations.ownedby", None), ("metadata.tags", Some(&["five"]))]]),
+                filter(&[&[
+                    ("relations.ownedby", None),
+                    ("metadata.tags", Some(&["five"])),
+                ]]),
             ),
             (
                 "a relation or a field",
