@@ -13,7 +13,7 @@ use crate::processor::{ChildTargets, DocumentOutcome, FileContext, process_docum
 use crate::rules::CatalogRules;
 use globset::GlobBuilder;
 use paved_model::entity::annotation;
-use paved_model::yaml::{YamlLimits, parse_documents};
+use paved_model::yaml::{YamlLimits, for_each_document, parse_documents};
 use paved_model::{Diagnostic, Entity, EntityRef, ProcessedEntity, SourcePosition};
 use paved_store::{EncodedEntity, ProcessingError, SnapshotEnd, SnapshotEntity, SnapshotPart};
 use serde_json::json;
@@ -696,11 +696,6 @@ fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResu
             }
         },
     };
-    let (documents, parse_errors) = parse_documents(&bytes, &display, limits);
-    result.failed = parse_errors
-        .into_iter()
-        .filter(Diagnostic::is_error)
-        .collect();
     let base_dir = result
         .file
         .path
@@ -715,8 +710,13 @@ fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResu
         root: &result.file.root,
         limits,
     };
-    for document in documents {
-        match process_document(document, &context) {
+    // Each document is processed and encoded as soon as it is parsed: the file's entities
+    // are never all held as parsed trees at once.
+    let (mut accepted, mut rejected) = (Vec::new(), Vec::new());
+    let parse_errors =
+        for_each_document(&bytes, &display, limits, |document| match process_document(
+            document, &context,
+        ) {
             DocumentOutcome::Accepted {
                 processed,
                 children,
@@ -726,8 +726,8 @@ fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResu
                     parent: Some(result.file.parent.clone()),
                 };
                 match EncodedEntity::encode(&entity) {
-                    Ok(encoded) => result.accepted.push((encoded, children)),
-                    Err(e) => result.rejected.push((
+                    Ok(encoded) => accepted.push((encoded, children)),
+                    Err(e) => rejected.push((
                         Some(entity.processed.entity_ref.clone()),
                         vec![
                             Diagnostic::error(format!("cannot encode the entity: {e}"))
@@ -737,11 +737,14 @@ fn process_file(file: SourceFile, limits: &YamlLimits, origin: &str) -> FileResu
                     )),
                 }
             }
-            DocumentOutcome::Rejected { entity_ref, errors } => {
-                result.rejected.push((entity_ref, errors))
-            }
-        }
-    }
+            DocumentOutcome::Rejected { entity_ref, errors } => rejected.push((entity_ref, errors)),
+        });
+    result.failed = parse_errors
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    result.accepted = accepted;
+    result.rejected = rejected;
     result
 }
 

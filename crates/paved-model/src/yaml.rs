@@ -180,7 +180,8 @@ pub fn parse_documents(
         Ok(text) => text,
         Err(diagnostic) => return (Vec::new(), vec![diagnostic]),
     };
-    let (documents, diagnostics) = read_stream(text, file, limits);
+    let mut documents = Vec::new();
+    let diagnostics = read_stream(text, file, limits, |document| documents.push(document));
     let documents = documents
         .into_iter()
         .filter(|document| !document.value.is_null())
@@ -188,12 +189,33 @@ pub fn parse_documents(
     (documents, diagnostics)
 }
 
+/// [`parse_documents`], handing each non-empty document to `each` as soon as it is read
+/// instead of collecting them: a file of a thousand entities never holds them all parsed at
+/// once. Returns the diagnostics.
+pub fn for_each_document(
+    source: &[u8],
+    file: &str,
+    limits: &YamlLimits,
+    mut each: impl FnMut(YamlDocument),
+) -> Vec<Diagnostic> {
+    let text = match checked_text(source, file, limits) {
+        Ok(text) => text,
+        Err(diagnostic) => return vec![diagnostic],
+    };
+    read_stream(text, file, limits, |document| {
+        if !document.value.is_null() {
+            each(document);
+        }
+    })
+}
+
 /// Parses a single JSON or YAML text (for `$json`/`$yaml` placeholders and API bodies). JSON is
 /// read as YAML 1.2 flow syntax, so both go through the same limits. Empty input is `null`;
 /// more than one document is an error.
 pub fn parse_single(source: &[u8], file: &str, limits: &YamlLimits) -> Result<Value, Diagnostic> {
     let text = checked_text(source, file, limits)?;
-    let (mut documents, mut diagnostics) = read_stream(text, file, limits);
+    let mut documents = Vec::new();
+    let mut diagnostics = read_stream(text, file, limits, |document| documents.push(document));
     if let Some(index) = diagnostics.iter().position(Diagnostic::is_error) {
         return Err(diagnostics.swap_remove(index));
     }
@@ -272,11 +294,14 @@ fn position_of(marker: &Marker) -> Position {
 }
 
 /// Reads all documents, null ones included; the callers decide what an empty document means.
+/// Reads every document of `text`, each handed to `each` once complete; returns the
+/// diagnostics.
 fn read_stream(
     text: &str,
     file: &str,
     limits: &YamlLimits,
-) -> (Vec<YamlDocument>, Vec<Diagnostic>) {
+    mut each: impl FnMut(YamlDocument),
+) -> Vec<Diagnostic> {
     // The parser's own nesting limits are a backstop: the builder counts depth across flow and
     // block collections together and refuses first, with a clearer message.
     let parser_nesting_limit = limits.max_depth.saturating_add(1);
@@ -292,12 +317,15 @@ fn read_stream(
             Ok((event, span)) => builder.on_event(event, span),
             Err(error) => Err(syntax_error(&error, file, limits)),
         };
+        for document in builder.documents.drain(..) {
+            each(document);
+        }
         if let Err(fatal) = step {
             builder.diagnostics.push(fatal);
             break;
         }
     }
-    (builder.documents, builder.diagnostics)
+    builder.diagnostics
 }
 
 fn syntax_error(error: &ScanError, file: &str, limits: &YamlLimits) -> Diagnostic {
@@ -1083,6 +1111,24 @@ spec:
         );
         let (documents, diagnostics) = parse_documents(b"name: sixteen-by", "ok.yaml", &limits);
         assert_eq!((documents.len(), diagnostics.len()), (1, 0));
+    }
+
+    #[test]
+    fn each_document_is_handed_over_as_it_is_read_and_a_syntax_error_stops_the_rest() {
+        let text = b"a: 1\n---\n---\nb: 2\n---\nc: [unclosed\n---\nd: 4\n";
+        let mut seen = Vec::new();
+        let diagnostics = for_each_document(text, "f.yaml", &YamlLimits::default(), |document| {
+            seen.push(document.value.to_string());
+        });
+        // The empty document is skipped; what follows the broken one is not read.
+        assert_eq!(seen, [r#"{"a":1}"#, r#"{"b":2}"#]);
+        assert_eq!(diagnostics.len(), 1);
+        assert!(diagnostics[0].is_error());
+        // The same documents as parse_documents collects.
+        let (documents, collected) = parse_documents(text, "f.yaml", &YamlLimits::default());
+        let values: Vec<String> = documents.iter().map(|d| d.value.to_string()).collect();
+        assert_eq!(values, seen);
+        assert_eq!(messages(&collected), messages(&diagnostics));
     }
 
     #[test]
