@@ -176,16 +176,8 @@ pub fn parse_documents(
     file: &str,
     limits: &YamlLimits,
 ) -> (Vec<YamlDocument>, Vec<Diagnostic>) {
-    let text = match checked_text(source, file, limits) {
-        Ok(text) => text,
-        Err(diagnostic) => return (Vec::new(), vec![diagnostic]),
-    };
     let mut documents = Vec::new();
-    let diagnostics = read_stream(text, file, limits, |document| documents.push(document));
-    let documents = documents
-        .into_iter()
-        .filter(|document| !document.value.is_null())
-        .collect();
+    let diagnostics = for_each_document(source, file, limits, |document| documents.push(document));
     (documents, diagnostics)
 }
 
@@ -293,9 +285,8 @@ fn position_of(marker: &Marker) -> Position {
     )
 }
 
-/// Reads all documents, null ones included; the callers decide what an empty document means.
-/// Reads every document of `text`, each handed to `each` once complete; returns the
-/// diagnostics.
+/// Reads every document of `text`, null ones included (the callers decide what an empty
+/// document means), each handed to `each` once complete; returns the diagnostics.
 fn read_stream(
     text: &str,
     file: &str,

@@ -6,7 +6,7 @@ use crate::graph::RelationGraph;
 use crate::sql::IN_CHUNK;
 use crate::sql::{
     Backend, EncodedRows, FieldIndexRow, Sql, build_insert_rows, get, insert_many, insert_rows,
-    owned_chunks,
+    owned_chunks, run_statements,
 };
 use crate::store::now_millis;
 use crate::*;
@@ -58,11 +58,10 @@ struct EntityRow {
     id: i64,
     entity_ref: String,
     entity: EncodedEntity,
-    /// `None` for a new entity: a fresh one is made when the row is written.
+    /// The uid of the row it replaces; `None` for a new entity (a fresh one is made when the
+    /// row is written).
     uid: Option<String>,
     generation: i64,
-    /// Whether this replaces a row.
-    replaces: bool,
 }
 
 /// One location's reading being applied, part by part, on the caller's write transaction:
@@ -259,7 +258,6 @@ impl SnapshotApply {
                 id,
                 entity_ref,
                 entity,
-                replaces: uid.is_some(),
                 uid,
                 generation,
             });
@@ -622,7 +620,7 @@ fn prepare_writes(
         return Ok(statements);
     }
     let (replacing, new): (Vec<&mut EntityRow>, Vec<&mut EntityRow>) =
-        rows.iter_mut().partition(|r| r.replaces);
+        rows.iter_mut().partition(|r| r.uid.is_some());
     // The JSON is moved into its statement, not copied.
     let bind_row = |sql: &mut Sql, row: &mut EntityRow| {
         let warnings = if row.entity.warnings.is_empty() {
@@ -725,14 +723,6 @@ fn prepare_writes(
         .into_statements(),
     );
     Ok(statements)
-}
-
-/// Runs statements prepared by [`prepare_writes`], in order.
-async fn run_statements(conn: &mut AnyConnection, statements: Vec<Sql>) -> StoreResult<()> {
-    for sql in statements {
-        sql.execute(conn).await?;
-    }
-    Ok(())
 }
 
 /// What `entities.processed` holds once stitching has written the entity's final form:

@@ -202,6 +202,17 @@ pub(crate) async fn insert_rows<R>(
     Ok(returned)
 }
 
+/// Runs statements built beforehand, in order.
+pub(crate) async fn run_statements(
+    conn: &mut AnyConnection,
+    statements: Vec<Sql>,
+) -> Result<(), StoreError> {
+    for sql in statements {
+        sql.execute(conn).await?;
+    }
+    Ok(())
+}
+
 /// The statements [`insert_rows`] runs, built without running them.
 pub(crate) fn build_insert_rows<R>(
     backend: Backend,
@@ -396,10 +407,7 @@ impl EncodedRows {
     }
 
     pub(crate) async fn insert(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
-        for sql in self.0 {
-            sql.execute(conn).await?;
-        }
-        Ok(())
+        run_statements(conn, self.0).await
     }
 }
 
