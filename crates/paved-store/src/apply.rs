@@ -2,7 +2,7 @@
 //! the entities whose final form may have changed. Everything runs on the caller's write
 //! transaction, with multi-row statements so 100k entities cost a few hundred round trips.
 
-use crate::graph::RelationGraph;
+use crate::graph::{RelationGraph, SealedGraph};
 use crate::sql::IN_CHUNK;
 use crate::sql::{
     Backend, EncodedRows, FieldIndexRow, Sql, build_insert_rows, get, insert_many, insert_rows,
@@ -447,10 +447,7 @@ impl SnapshotApply {
         drop(restitch);
         let bulk = is_bulk_now(conn, backend, ids.len()).await?;
         let relations = match self.graph.take() {
-            Some(mut graph) => {
-                graph.seal();
-                Relations::Held(Arc::new(graph))
-            }
+            Some(graph) => Relations::Held(Arc::new(graph.seal())),
             None => Relations::Read,
         };
         let stitching = std::time::Instant::now();
@@ -752,14 +749,14 @@ enum Relations {
     /// In the relations table.
     Read,
     /// All of them in memory (see [`SnapshotApply::graph`]).
-    Held(Arc<RelationGraph>),
+    Held(Arc<SealedGraph>),
 }
 
 /// The relations whose source is an entity of a chunk.
 enum ChunkRelations {
     /// By source ref: (type, target ref), read from the relations table.
     Read(HashMap<String, Vec<(String, String)>>),
-    Held(Arc<RelationGraph>),
+    Held(Arc<SealedGraph>),
 }
 
 /// What stitching reads for a chunk of entities.
