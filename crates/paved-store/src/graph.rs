@@ -238,11 +238,15 @@ mod tests {
     #[test]
     fn many_names_are_found_again() {
         let mut graph = RelationGraph::default();
-        let refs: Vec<String> = (0..5000).map(|i| format!("component:default/c{i}")).collect();
-        assert!(graph.add(
-            refs.windows(2)
-                .map(|w| (w[0].as_str(), "dependsOn", w[1].as_str()))
-        ));
+        let refs: Vec<String> = (0..5000)
+            .map(|i| format!("component:default/c{i}"))
+            .collect();
+        assert!(
+            graph.add(
+                refs.windows(2)
+                    .map(|w| (w[0].as_str(), "dependsOn", w[1].as_str()))
+            )
+        );
         let graph = graph.seal();
         for w in refs.windows(2) {
             let found: Vec<_> = graph.relations_of(&w[0]).collect();

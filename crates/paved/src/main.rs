@@ -8,9 +8,10 @@ mod client;
 
 /// mimalloc instead of glibc's malloc: glibc keeps freed memory in per-thread arenas, and a
 /// 100k ingestion followed by the search index's build left the process at ~590 MiB where
-/// ~300 MiB were live (docs/PERFORMANCE.md, "2026-12-02: peak memory").
+/// ~300 MiB were live (docs/PERFORMANCE.md, "2026-12-02: peak memory"). `paved_alloc::tune`
+/// makes it give freed memory back sooner.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: paved_alloc::MiMalloc = paved_alloc::MiMalloc;
 
 mod config;
 mod serve;
@@ -108,6 +109,7 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    paved_alloc::tune();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(args),
