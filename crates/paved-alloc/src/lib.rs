@@ -5,8 +5,9 @@
 //! and only when the thread that owns them allocates again. paved's work comes in bursts
 //! on many threads (an ingestion's parse batches and stitch chunks, the search index's
 //! build), so the pages of one burst were still held when the next began: a 100k ingestion
-//! peaked at 234–274 MiB with the default and at 190–208 MiB with a 50 ms delay, for 1–4%
-//! more CPU time and no measurable change of wall time (docs/PERFORMANCE.md, "2026-12-05").
+//! peaked at 246–274 MiB with the default and at 196–208 MiB with a 50 ms delay, for 1–4%
+//! more CPU time and no measurable change of wall time (docs/PERFORMANCE.md, "2026-12-04
+//! (evening)").
 //!
 //! The one crate of the workspace that is not `#![forbid(unsafe_code)]`: setting the option
 //! is a call into mimalloc's C API. It is the only unsafe code here, and it takes and
