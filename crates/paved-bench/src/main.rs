@@ -219,6 +219,7 @@ fn run_search(args: search::SearchArgs) -> ExitCode {
 async fn run(args: RunArgs) -> Result<report::Results> {
     let command_line: Vec<String> = std::env::args().collect();
     let loadavg_start = report::loadavg();
+    let cpu_start = report::CpuTimes::now();
     let started_at_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -277,8 +278,16 @@ async fn run(args: RunArgs) -> Result<report::Results> {
 
     // --- 1. ingest and stitch from an empty store ------------------------------------------
     eprintln!("ingesting {entities} entities ({database_label})");
+    let cpu_at_ingest = report::CpuTimes::now();
     let mut first = PavedProcess::start(&spec, &out.join(format!("paved-{entities}-ingest.log")))?;
-    let ingest = wait_for_ingest(&mut first, entities, expectations, ingest_timeout).await;
+    let ingest = wait_for_ingest(
+        &mut first,
+        entities,
+        expectations,
+        ingest_timeout,
+        cpu_at_ingest,
+    )
+    .await;
     let (ingest, correctness) = match ingest {
         Ok(found) => found,
         Err(error) => {
@@ -287,10 +296,14 @@ async fn run(args: RunArgs) -> Result<report::Results> {
         }
     };
     eprintln!(
-        "  all entities after {:.2} s, relations verified after {:.2} s, peak RSS {} MiB",
+        "  all entities after {:.2} s, relations verified after {:.2} s, peak RSS {} MiB, \
+         CPU stolen by the host {}",
         ingest.seconds_to_all_entities,
         ingest.seconds_to_relations_verified,
-        ingest.peak_rss_bytes / (1024 * 1024)
+        ingest.peak_rss_bytes / (1024 * 1024),
+        ingest
+            .steal_percent
+            .map_or_else(|| "?".to_string(), |p| format!("{p:.0}%"))
     );
     eprintln!("editing one file and refreshing its entity on demand");
     let edit_refresh = match edit::measure(first.address, &catalog, Duration::from_secs(120)).await
@@ -346,7 +359,7 @@ async fn run(args: RunArgs) -> Result<report::Results> {
     let results = report::Results {
         command_line,
         started_at_unix,
-        machine: report::machine(&paved, loadavg_start),
+        machine: report::machine(&paved, loadavg_start, cpu_start),
         settings: report::Settings {
             entities,
             database: database_label,
@@ -398,6 +411,7 @@ async fn wait_for_ingest(
     entities: u64,
     expectations: &catalog::Expectations,
     timeout: Duration,
+    cpu_at_start: Option<report::CpuTimes>,
 ) -> Result<(report::IngestFigures, report::Correctness)> {
     process.wait_ready(timeout).await?;
     let mut connection = http::Connection::new(process.address, Duration::from_secs(30));
@@ -435,6 +449,7 @@ async fn wait_for_ingest(
         tokio::time::sleep(poll).await;
     };
     let seconds_to_all_entities = process.started.elapsed().as_secs_f64();
+    let steal_percent = report::CpuTimes::steal_percent(cpu_at_start, report::CpuTimes::now());
     let peak_rss_bytes = process.peak_rss_bytes()?;
     let rss_after_bytes = process.rss_bytes()?;
     if counted.non_location_entities() > entities {
@@ -477,6 +492,7 @@ async fn wait_for_ingest(
             peak_rss_bytes,
             rss_after_bytes,
             total_entities_reported: counted.total_entities,
+            steal_percent,
         },
         correctness,
     ))

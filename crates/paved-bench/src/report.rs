@@ -42,6 +42,10 @@ pub struct Machine {
     /// shares its cores with the server and the clients, and skews every figure.
     pub loadavg_start: Option<String>,
     pub loadavg_end: Option<String>,
+    /// Percent of the machine's CPU time that went to other guests of its host (`steal` in
+    /// `/proc/stat`) over the whole run: on a shared virtual machine this, not paved, can
+    /// make one run slower than the next.
+    pub steal_percent: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +82,9 @@ pub struct IngestFigures {
     pub rss_after_bytes: u64,
     /// Entities counted by the stats endpoint, Locations included.
     pub total_entities_reported: u64,
+    /// Percent of the machine's CPU time stolen by its host while ingesting (see
+    /// [`Machine::steal_percent`]).
+    pub steal_percent: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,13 +127,56 @@ pub struct ColdStartFigures {
     pub shutdown_seconds: f64,
 }
 
+/// The machine's CPU time counters (the first line of `/proc/stat`), in clock ticks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuTimes {
+    total: u64,
+    steal: u64,
+}
+
+impl CpuTimes {
+    pub fn now() -> Option<CpuTimes> {
+        CpuTimes::parse(&std::fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    /// `cpu  user nice system idle iowait irq softirq steal …`; guest time is counted in
+    /// user time already, so the total is the first eight.
+    fn parse(proc_stat: &str) -> Option<CpuTimes> {
+        let line = proc_stat.lines().find(|l| l.starts_with("cpu "))?;
+        let values: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let steal = *values.get(7)?;
+        Some(CpuTimes {
+            total: values.iter().sum(),
+            steal,
+        })
+    }
+
+    /// Percent of the CPU time between `earlier` and `later` that was stolen.
+    pub fn steal_percent(earlier: Option<CpuTimes>, later: Option<CpuTimes>) -> Option<f64> {
+        let (earlier, later) = (earlier?, later?);
+        let total = later.total.checked_sub(earlier.total)?;
+        let steal = later.steal.checked_sub(earlier.steal)?;
+        (total > 0).then(|| 100.0 * steal as f64 / total as f64)
+    }
+}
+
 pub fn loadavg() -> Option<String> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|text| text.trim().to_string())
 }
 
-pub fn machine(paved_binary: &Path, loadavg_start: Option<String>) -> Machine {
+pub fn machine(
+    paved_binary: &Path,
+    loadavg_start: Option<String>,
+    cpu_start: Option<CpuTimes>,
+) -> Machine {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory_total_bytes = meminfo
         .lines()
@@ -156,6 +206,7 @@ pub fn machine(paved_binary: &Path, loadavg_start: Option<String>) -> Machine {
             .and_then(|binary| command_output(binary, &["--version"])),
         loadavg_start,
         loadavg_end: loadavg(),
+        steal_percent: CpuTimes::steal_percent(cpu_start, CpuTimes::now()),
     }
 }
 
@@ -165,6 +216,10 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
         return None;
     }
     Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "?".to_string(), |p| format!("{p:.0}%"))
 }
 
 fn mib(bytes: u64) -> String {
@@ -219,6 +274,12 @@ pub fn markdown(results: &Results) -> String {
         out,
         "| peak RSS during ingest (VmHWM) | {} |",
         mib(i.peak_rss_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "| machine's CPU stolen by its host: during ingest, whole run | {}, {} |",
+        percent(i.steal_percent),
+        percent(m.steal_percent)
     );
     let _ = writeln!(
         out,
@@ -289,4 +350,32 @@ pub fn scenario_table(load: &[ScenarioResult]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steal_is_the_share_of_all_cpu_time() {
+        let before =
+            CpuTimes::parse("cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n")
+                .expect("parsed");
+        assert_eq!(
+            before,
+            CpuTimes {
+                total: 1000,
+                steal: 35
+            }
+        );
+        let after = CpuTimes::parse("cpu  300 0 100 1050 10 0 5 535 0 0\n").expect("parsed");
+        assert_eq!(
+            CpuTimes::steal_percent(Some(before), Some(after)),
+            Some(50.0)
+        );
+        assert_eq!(CpuTimes::steal_percent(Some(after), Some(after)), None);
+        assert_eq!(CpuTimes::steal_percent(None, Some(after)), None);
+        assert_eq!(CpuTimes::parse("cpu  1 2 3\n"), None);
+        assert_eq!(CpuTimes::parse("intr 5\n"), None);
+    }
 }

@@ -99,6 +99,10 @@ fn quick_run_reports_every_figure_without_errors() {
         );
     }
     assert!(number_at(&results, "/shutdown/seconds") >= 0.0);
+    for pointer in ["/ingest/steal_percent", "/machine/steal_percent"] {
+        let steal = number_at(&results, pointer);
+        assert!((0.0..=100.0).contains(&steal), "{pointer} = {steal}");
+    }
     assert_eq!(results["settings"]["entities"], 2000);
     assert_eq!(
         results["correctness"]["ok"], true,
