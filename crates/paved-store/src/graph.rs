@@ -46,33 +46,28 @@ impl Names {
     /// offsets would not fit in 32 bits.
     fn intern(&mut self, name: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(name);
-        let Names {
-            text,
-            ends,
-            ids,
-            hasher,
-        } = self;
-        if let Some(&id) = ids.find(hash, |&id| name_of(text, ends, id) == name) {
+        if let Some(&id) = self
+            .ids
+            .find(hash, |&id| name_of(&self.text, &self.ends, id) == name)
+        {
             return Some(id);
         }
-        let id = u32::try_from(ends.len()).ok()?;
-        let end = u32::try_from(text.len() + name.len()).ok()?;
-        text.push_str(name);
-        ends.push(end);
-        ids.insert_unique(hash, id, |&id| hasher.hash_one(name_of(text, ends, id)));
+        let id = u32::try_from(self.ends.len()).ok()?;
+        let end = u32::try_from(self.text.len() + name.len()).ok()?;
+        self.text.push_str(name);
+        self.ends.push(end);
+        // The closure borrows the fields beside `ids`, which grows.
+        self.ids.insert_unique(hash, id, |&id| {
+            self.hasher.hash_one(name_of(&self.text, &self.ends, id))
+        });
         Some(id)
     }
 
     fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
-        let Names {
-            text,
-            ends,
-            ids,
-            hasher,
-        } = self;
-        ids.shrink_to_fit(|&id| hasher.hash_one(name_of(text, ends, id)));
+        self.ids
+            .shrink_to_fit(|&id| self.hasher.hash_one(name_of(&self.text, &self.ends, id)));
     }
 }
 
@@ -98,7 +93,8 @@ impl RelationGraph {
         &mut self,
         relations: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
     ) -> bool {
-        let mut block = Vec::new();
+        let relations = relations.into_iter();
+        let mut block = Vec::with_capacity(relations.size_hint().0);
         for (source, relation_type, target) in relations {
             let names = &mut self.names;
             let (Some(source), Some(relation_type), Some(target)) = (
