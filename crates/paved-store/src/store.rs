@@ -274,7 +274,13 @@ pub(crate) async fn remove_entities(
     // indexes; as a large ingestion does, those indexes go meanwhile and are built again
     // from what remains. The rows are found through the indexes kept: the field index's
     // clustered key and `relations_originator`.
+    let started = std::time::Instant::now();
     let deferred = if apply::is_bulk_now(conn, backend, ids.len()).await? {
+        // Long enough (tens of seconds at 100k) that whoever asked should see it is under way.
+        tracing::info!(
+            entities = ids.len(),
+            "bulk removal: indexes dropped, to be built again at the end"
+        );
         let mut statements = apply::defer_indexes(conn, "search", &[]).await?;
         statements
             .extend(apply::defer_indexes(conn, "relations", &["relations_originator"]).await?);
@@ -302,6 +308,11 @@ pub(crate) async fn remove_entities(
     }
     if let Some(statements) = deferred {
         apply::create_indexes(conn, statements).await?;
+        tracing::info!(
+            entities = ids.len(),
+            total_ms = started.elapsed().as_millis() as u64,
+            "bulk removal"
+        );
     }
     Ok(neighbours
         .into_iter()
