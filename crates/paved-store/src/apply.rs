@@ -5,8 +5,8 @@
 use crate::graph::{RelationGraph, SealedGraph};
 use crate::sql::IN_CHUNK;
 use crate::sql::{
-    Backend, EncodedRows, FieldIndexRow, Sql, build_insert_rows, get, insert_many, insert_rows,
-    owned_chunks, run_statements,
+    Backend, EncodedRows, FieldIndexRow, Sql, build_insert_rows, get, insert_many, owned_chunks,
+    run_statements,
 };
 use crate::store::now_millis;
 use crate::*;
@@ -418,8 +418,7 @@ impl SnapshotApply {
                 self.restitch.insert(entity_ref.clone());
             }
         }
-        insert_rows(
-            conn,
+        let statements = build_insert_rows(
             backend,
             "INSERT INTO processing_errors (location_id, entity_ref, diagnostic)",
             "",
@@ -432,8 +431,8 @@ impl SnapshotApply {
                     .push(", ")
                     .bind(diagnostic);
             },
-        )
-        .await?;
+        );
+        run_statements(conn, statements).await?;
 
         if end.only_file.is_none() {
             let mut sql = Sql::new("UPDATE locations SET refreshed_at = ");
@@ -654,11 +653,12 @@ fn prepare_writes(
             .bind(row.generation)
             .push(", 0");
     };
+    let columns = ENTITY_COLUMNS.split(',').count();
     statements.extend(build_insert_rows(
         backend,
         &format!("INSERT INTO entities (id, {ENTITY_COLUMNS})"),
         "",
-        14,
+        columns + 1,
         new,
         |sql, row| {
             sql.bind(row.id).push(", ");
@@ -673,7 +673,7 @@ fn prepare_writes(
          parent_ref = excluded.parent_ref, processed = excluded.processed, \
          warnings = excluded.warnings, hash = excluded.hash, spec_hash = excluded.spec_hash, \
          generation = excluded.generation, orphan = 0",
-        13,
+        columns,
         replacing,
         bind_row,
     ));
@@ -1083,8 +1083,7 @@ async fn write_stitch_output(
     now: i64,
 ) -> StoreResult<u64> {
     let written = output.finals.len() as u64;
-    insert_rows(
-        conn,
+    let statements = build_insert_rows(
         backend,
         &format!(
             "UPDATE entities SET final_json = v.column2, etag = v.column3, \
@@ -1096,8 +1095,8 @@ async fn write_stitch_output(
         |sql, (id, text, etag)| {
             sql.bind(id).push(", ").bind(text).push(", ").bind(etag);
         },
-    )
-    .await?;
+    );
+    run_statements(conn, statements).await?;
     for chunk in output.had_search.chunks(IN_CHUNK) {
         let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
         sql.bind_list(chunk.iter().copied());

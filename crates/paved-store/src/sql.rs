@@ -181,27 +181,6 @@ impl Sql {
     }
 }
 
-/// Inserts `rows` with multi-row `INSERT … VALUES (…), (…) [tail]` statements, as many rows
-/// per statement as the bind limit allows: one round trip per few thousand rows instead of one
-/// per row. `bind_row` binds exactly `columns` values, separated by `push(", ")`; it takes
-/// each row by value, so owned strings are bound without a copy. Returns what a `RETURNING`
-/// tail yields. `head` may also open an `UPDATE … FROM (` whose `tail` closes it.
-pub(crate) async fn insert_rows<R>(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    head: &str,
-    tail: &str,
-    columns: usize,
-    rows: Vec<R>,
-    bind_row: impl Fn(&mut Sql, R),
-) -> Result<Vec<AnyRow>, StoreError> {
-    let mut returned = Vec::new();
-    for sql in build_insert_rows(backend, head, tail, columns, rows, bind_row) {
-        returned.extend(sql.fetch_all(conn).await?);
-    }
-    Ok(returned)
-}
-
 /// Runs statements built beforehand, in order.
 pub(crate) async fn run_statements(
     conn: &mut AnyConnection,
@@ -213,7 +192,11 @@ pub(crate) async fn run_statements(
     Ok(())
 }
 
-/// The statements [`insert_rows`] runs, built without running them.
+/// Multi-row `INSERT … VALUES (…), (…) [tail]` statements for `rows`, as many rows per
+/// statement as the bind limit allows: one round trip per few thousand rows instead of one
+/// per row. `bind_row` binds exactly `columns` values, separated by `push(", ")`; it takes
+/// each row by value, so owned strings are bound without a copy. `head` may also open an
+/// `UPDATE … FROM (` whose `tail` closes it. Built, not run: see [`run_statements`].
 pub(crate) fn build_insert_rows<R>(
     backend: Backend,
     head: &str,
