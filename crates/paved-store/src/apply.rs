@@ -14,7 +14,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use paved_model::entity::{annotation, stitch};
 use paved_model::search::{key_id, search_rows};
 use paved_model::{Diagnostic, Entity, Relation};
-use sqlx::AnyConnection;
+use crate::sql::{Row, Writer};
 use std::sync::Arc;
 
 /// Snapshot entities processed per round of statements: bounds the memory held for their
@@ -37,7 +37,7 @@ struct ExistingEntity {
 const EXISTING_COLUMNS: &str =
     "id, entity_ref, location_id, orphan, hash, spec_hash, generation, uid";
 
-fn existing_from_row(row: &sqlx::any::AnyRow) -> StoreResult<(String, ExistingEntity)> {
+fn existing_from_row(row: &Row) -> StoreResult<(String, ExistingEntity)> {
     Ok((
         get(row, 1)?,
         ExistingEntity {
@@ -102,7 +102,7 @@ pub(crate) struct SnapshotApply {
 
 impl SnapshotApply {
     pub(crate) async fn begin(
-        conn: &mut AnyConnection,
+        conn: &mut Writer,
         backend: Backend,
         location_id: &LocationId,
     ) -> StoreResult<SnapshotApply> {
@@ -142,7 +142,7 @@ impl SnapshotApply {
     /// Writes the entities of one part that are new or changed, with their relations.
     pub(crate) async fn add_entities(
         &mut self,
-        conn: &mut AnyConnection,
+        conn: &mut Writer,
         entities: Vec<EncodedEntity>,
     ) -> StoreResult<()> {
         for (chunk, _) in owned_chunks(entities, APPLY_CHUNK) {
@@ -162,7 +162,7 @@ impl SnapshotApply {
 
     async fn add_chunk(
         &mut self,
-        conn: &mut AnyConnection,
+        conn: &mut Writer,
         entities: Vec<EncodedEntity>,
     ) -> StoreResult<()> {
         let backend = self.backend;
@@ -291,7 +291,7 @@ impl SnapshotApply {
     /// `kind:target` of a location, for conflict messages (its id if it is gone).
     async fn location_target(
         &mut self,
-        conn: &mut AnyConnection,
+        conn: &mut Writer,
         location_id: &str,
     ) -> StoreResult<String> {
         if let Some(target) = self.location_targets.get(location_id) {
@@ -312,7 +312,7 @@ impl SnapshotApply {
     /// every entity whose final form may have changed.
     pub(crate) async fn finish(
         mut self,
-        conn: &mut AnyConnection,
+        conn: &mut Writer,
         end: SnapshotEnd,
     ) -> StoreResult<ApplyOutcome> {
         let backend = self.backend;
@@ -495,14 +495,14 @@ fn is_bulk(rows: usize, total: usize) -> bool {
 /// (never on PostgreSQL, see [`defer_indexes`]); the catalog is counted only when `rows`
 /// could be bulk, so small writes (one entity deleted) cost no count.
 pub(crate) async fn is_bulk_now(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     backend: Backend,
     rows: usize,
 ) -> StoreResult<bool> {
     Ok(backend == Backend::Sqlite && rows >= BULK_MIN && is_bulk(rows, entity_count(conn).await?))
 }
 
-async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
+async fn entity_count(conn: &mut Writer) -> StoreResult<usize> {
     let row = Sql::new("SELECT COUNT(*) FROM entities")
         .fetch_optional(conn)
         .await?;
@@ -518,7 +518,7 @@ async fn entity_count(conn: &mut AnyConnection) -> StoreResult<usize> {
 /// commit, and a rollback restores them. Never on PostgreSQL, where dropping an index locks
 /// readers of the table out until the commit.
 pub(crate) async fn defer_indexes(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     table: &str,
     keep: &[&str],
 ) -> StoreResult<Vec<String>> {
@@ -546,7 +546,7 @@ pub(crate) async fn defer_indexes(
 /// small (it spills to a temporary file) at no cost in time. The sort runs on as many
 /// threads as there are cores (`PRAGMA threads`): nothing else writes meanwhile.
 pub(crate) async fn create_indexes(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     statements: Vec<String>,
 ) -> StoreResult<()> {
     if statements.is_empty() {
@@ -584,7 +584,7 @@ const INDEX_BUILD_CACHE_KIB: u32 = 16 * 1024;
 
 /// The ids of the entities named (names without an entity are left out), ascending: the
 /// order rows were written in, so stitching reads and rewrites them front to back.
-async fn entity_ids(conn: &mut AnyConnection, refs: &[String]) -> StoreResult<Vec<i64>> {
+async fn entity_ids(conn: &mut Writer, refs: &[String]) -> StoreResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(refs.len());
     for chunk in refs.chunks(IN_CHUNK) {
         let mut sql = Sql::new("SELECT id FROM entities WHERE entity_ref IN ");
@@ -800,7 +800,7 @@ enum SearchRows {
 /// Re-stitches the named entities (names without an entity are skipped). Returns how many
 /// were rewritten.
 pub(crate) async fn stitch_refs(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     backend: Backend,
     mut refs: Vec<String>,
 ) -> StoreResult<u64> {
@@ -827,7 +827,7 @@ pub(crate) async fn stitch_refs(
 /// another chunk's writes: stitching changes final forms and field index rows, never what
 /// stitching reads.
 async fn stitch_ids(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     backend: Backend,
     ids: &[i64],
     search_rows_of: SearchRows,
@@ -865,7 +865,7 @@ async fn joined<T>(handle: tokio::task::JoinHandle<StoreResult<T>>) -> StoreResu
 }
 
 async fn read_stitch_input(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     ids: &[i64],
     relations: &Relations,
 ) -> StoreResult<StitchInput> {
@@ -1026,7 +1026,7 @@ fn push_field_rows(entity_id: i64, final_entity: &serde_json::Value, out: &mut V
 /// entities: after the migration that changed how keys are stored (every live entity has
 /// rows, `metadata.name` at least). Returns how many entities were indexed.
 pub(crate) async fn rebuild_field_index(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     backend: Backend,
 ) -> StoreResult<u64> {
     let row = Sql::new(
@@ -1077,7 +1077,7 @@ pub(crate) async fn rebuild_field_index(
 
 /// Writes a chunk's stitch; returns how many final forms changed.
 async fn write_stitch_output(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     backend: Backend,
     output: StitchOutput,
     now: i64,
@@ -1114,7 +1114,7 @@ async fn write_stitch_output(
 
 /// Appends change events: `Some(etag)` for a written final form, `None` for a removal.
 pub(crate) async fn append_changes(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     backend: Backend,
     changes: &[(&str, Option<&str>)],
     at: i64,

@@ -3,7 +3,7 @@
 //! its pages link to. Saving a site with new content replaces its pages and files in one
 //! transaction, so a reader sees the old site or the new one, never half of it.
 
-use crate::sql::{Sql, db_error, get};
+use crate::sql::{Sql, get};
 use crate::store::SqlStore;
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -92,7 +92,7 @@ fn json(text: &str, what: &str) -> StoreResult<Value> {
     serde_json::from_str(text).map_err(|e| StoreError::Database(format!("{what} is not JSON: {e}")))
 }
 
-fn site_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DocSite> {
+fn site_from_row(row: &crate::sql::Row) -> StoreResult<DocSite> {
     let problems: String = get(row, 8)?;
     let nav: String = get(row, 9)?;
     Ok(DocSite {
@@ -110,7 +110,7 @@ fn site_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DocSite> {
     })
 }
 
-fn page_from_row(row: &sqlx::any::AnyRow) -> StoreResult<DocPage> {
+fn page_from_row(row: &crate::sql::Row) -> StoreResult<DocPage> {
     let toc: String = get(row, 3)?;
     let headings: String = get(row, 4)?;
     Ok(DocPage {
@@ -216,7 +216,7 @@ impl DocsStore for SqlStore {
                 insert.execute(&mut tx).await?;
             }
         }
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -315,7 +315,7 @@ impl DocsStore for SqlStore {
         let mut delete = Sql::new("DELETE FROM doc_sites WHERE entity_ref = ");
         delete.bind(entity_ref.to_string());
         let deleted = delete.execute(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(deleted > 0)
     }
 }

@@ -3,7 +3,7 @@
 //! renewing its lease, and the job becomes claimable again (counted as another attempt) or,
 //! when its attempts are used up, failed with a message that says it was interrupted.
 
-use crate::sql::{Backend, Sql, db_error, get};
+use crate::sql::{Backend, Sql, get};
 use crate::store::{SqlStore, now_millis};
 use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -175,7 +175,7 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
 }
 
-fn job_from_row(row: &sqlx::any::AnyRow) -> StoreResult<Job> {
+fn job_from_row(row: &crate::sql::Row) -> StoreResult<Job> {
     let payload: String = get(row, 3)?;
     let state: String = get(row, 4)?;
     let attempts: i64 = get(row, 5)?;
@@ -264,7 +264,7 @@ impl JobStore for SqlStore {
             return Ok(None);
         }
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write_unordered().await?;
         // Expired runs that must not start again: cancelled ones, and ones out of attempts.
         let mut cancelled = Sql::new(
             "UPDATE jobs SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, \
@@ -310,7 +310,7 @@ impl JobStore for SqlStore {
         }
         claim.push(") RETURNING ").push(JOB_COLUMNS);
         let row = claim.fetch_optional(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
@@ -340,7 +340,7 @@ impl JobStore for SqlStore {
 
     async fn finish_job(&self, id: JobId, worker: &str, outcome: JobOutcome) -> StoreResult<bool> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write_unordered().await?;
         let mut current = Sql::new(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = "));
         current
             .bind(id.0)
@@ -397,13 +397,13 @@ impl JobStore for SqlStore {
         }
         sql.push(" WHERE id = ").bind(id.0);
         sql.execute(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(true)
     }
 
     async fn cancel_job(&self, id: JobId) -> StoreResult<Option<Job>> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write_unordered().await?;
         let mut queued = Sql::new("UPDATE jobs SET state = 'cancelled', updated_at = ");
         queued
             .bind(now)
@@ -421,7 +421,7 @@ impl JobStore for SqlStore {
         let mut select = Sql::new(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = "));
         select.bind(id.0);
         let row = select.fetch_optional(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         row.as_ref().map(job_from_row).transpose()
     }
 

@@ -11,6 +11,7 @@ mod audit;
 mod docs;
 mod graph;
 mod jobs;
+mod lite;
 mod points;
 mod query;
 mod readers;

@@ -118,7 +118,7 @@ async fn connect(url: &str) -> StoreResult<AnyConnection> {
     let mut conn = AnyConnection::connect(url)
         .await
         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    crate::store::sqlite_pragmas(&mut conn, false)
+    crate::store::sqlite_reader_pragmas(&mut conn)
         .await
         .map_err(db_error)?;
     Ok(conn)
@@ -223,7 +223,7 @@ mod tests {
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) \
                  SELECT COUNT(*) FROM (SELECT i FROM n LIMIT 50000000)",
             )
-            .fetch_optional(&mut conn.conn)
+            .fetch_optional(&mut *conn.conn)
             .await
         };
         assert!(

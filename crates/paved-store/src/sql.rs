@@ -1,10 +1,10 @@
 //! The SQL plumbing shared by every store operation: the dialect switch, a statement builder
 //! with numbered placeholders, and multi-row inserts that stay under the bind limit.
 
-use crate::StoreError;
+use crate::{StoreError, StoreResult};
 use sqlx::AnyConnection;
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, Arguments, AssertSqlSafe, Encode, Type};
+use sqlx::{Any, Arguments, AssertSqlSafe, Type};
 
 /// Which database the statements run on. Both accept `$N` placeholders, `ON CONFLICT`,
 /// `RETURNING` and `NULLS LAST`, so nearly all SQL text is shared; the few differences are
@@ -49,10 +49,68 @@ pub(crate) struct Sql {
     text: String,
     /// Byte offsets in `text` where placeholders go, in binding order.
     placeholders: Vec<usize>,
-    args: AnyArguments,
+    args: Vec<Value>,
     /// Whether the connection keeps the prepared statement for the next use of the same text
     /// (see [`Sql::reusable`]).
     reusable: bool,
+}
+
+/// A statement argument, or a column value read back. Arguments are kept in this form until
+/// the statement runs, so the same statement can go to sqlx (PostgreSQL, SQLite reads) or to
+/// the SQLite writer ([`crate::lite`]), which binds them without copying them first.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    /// NULL, with the type PostgreSQL is told for the parameter.
+    Null(NullKind),
+    Int(i64),
+    Real(f64),
+    Bool(bool),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// The type of a NULL argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NullKind {
+    Int,
+    Real,
+    Bool,
+    Text,
+    Blob,
+}
+
+/// A Rust value a statement can bind.
+pub(crate) trait Bind {
+    const KIND: NullKind;
+    fn into_value(self) -> Value;
+}
+
+macro_rules! bind_as {
+    ($kind:ident, $variant:ident, $($ty:ty => $conv:expr),+ $(,)?) => {
+        $(impl Bind for $ty {
+            const KIND: NullKind = NullKind::$kind;
+            fn into_value(self) -> Value {
+                let convert: fn($ty) -> _ = $conv;
+                Value::$variant(convert(self))
+            }
+        })+
+    };
+}
+
+bind_as!(Int, Int, i64 => |v| v, i32 => i64::from, u32 => i64::from);
+bind_as!(Real, Real, f64 => |v| v);
+bind_as!(Bool, Bool, bool => |v| v);
+bind_as!(Text, Text, String => |v| v, &str => str::to_string, &String => String::clone);
+bind_as!(Blob, Blob, Vec<u8> => |v| v, &[u8] => <[u8]>::to_vec);
+
+impl<T: Bind> Bind for Option<T> {
+    const KIND: NullKind = T::KIND;
+    fn into_value(self) -> Value {
+        match self {
+            Some(value) => value.into_value(),
+            None => Value::Null(T::KIND),
+        }
+    }
 }
 
 /// Statements with more placeholders than this are prepared for one use unless marked
@@ -69,7 +127,7 @@ impl Sql {
         Sql {
             text: text.to_string(),
             placeholders: Vec::new(),
-            args: AnyArguments::default(),
+            args: Vec::new(),
             reusable: false,
         }
     }
@@ -81,15 +139,16 @@ impl Sql {
         self
     }
 
-    fn persistent(&self) -> bool {
+    pub(crate) fn persistent(&self) -> bool {
         self.reusable || self.placeholders.len() <= CACHED_PLACEHOLDERS
     }
 
-    fn render(self, conn: &AnyConnection) -> (String, AnyArguments) {
+    /// The statement's text with its placeholders written for SQLite (`?`) or PostgreSQL
+    /// (`$N`), and its arguments in order.
+    pub(crate) fn render(self, sqlite: bool) -> (String, Vec<Value>) {
         if self.placeholders.is_empty() {
             return (self.text, self.args);
         }
-        let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
         let mut text = String::with_capacity(self.text.len() + 6 * self.placeholders.len());
         let mut from = 0;
         for (i, &at) in self.placeholders.iter().enumerate() {
@@ -112,21 +171,14 @@ impl Sql {
     }
 
     /// Appends a placeholder for `value`.
-    pub(crate) fn bind<'a, T: Encode<'a, Any> + Type<Any> + 'a>(&mut self, value: T) -> &mut Self {
+    pub(crate) fn bind(&mut self, value: impl Bind) -> &mut Self {
         self.placeholders.push(self.text.len());
-        // Encoding into Any's buffer only fails for types Any cannot carry; we bind none.
-        if let Err(error) = self.args.add(value) {
-            tracing::error!(%error, "binding a statement argument failed");
-        }
+        self.args.push(value.into_value());
         self
     }
 
     /// Appends `(p1, p2, …)` binding each value: for `IN` lists.
-    pub(crate) fn bind_list<'a, T, I>(&mut self, values: I) -> &mut Self
-    where
-        T: Encode<'a, Any> + Type<Any> + 'a,
-        I: IntoIterator<Item = T>,
-    {
+    pub(crate) fn bind_list<T: Bind>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
         self.text.push('(');
         let mut count = 0;
         for (i, value) in values.into_iter().enumerate() {
@@ -143,51 +195,245 @@ impl Sql {
         self
     }
 
-    pub(crate) async fn execute(self, conn: &mut AnyConnection) -> Result<u64, StoreError> {
-        let persistent = self.persistent();
-        let (text, args) = self.render(conn);
-        let result = sqlx::query_with(AssertSqlSafe(text), args)
-            .persistent(persistent)
-            .execute(conn)
-            .await
-            .map_err(db_error)?;
-        Ok(result.rows_affected())
+    pub(crate) async fn execute(self, conn: &mut (impl Conn + ?Sized)) -> StoreResult<u64> {
+        conn.run(vec![self]).await
     }
 
-    pub(crate) async fn fetch_all(
-        self,
-        conn: &mut AnyConnection,
-    ) -> Result<Vec<AnyRow>, StoreError> {
-        let persistent = self.persistent();
-        let (text, args) = self.render(conn);
-        sqlx::query_with(AssertSqlSafe(text), args)
-            .persistent(persistent)
-            .fetch_all(conn)
-            .await
-            .map_err(db_error)
+    pub(crate) async fn fetch_all(self, conn: &mut (impl Conn + ?Sized)) -> StoreResult<Vec<Row>> {
+        conn.fetch(self, false).await
     }
 
     pub(crate) async fn fetch_optional(
         self,
-        conn: &mut AnyConnection,
-    ) -> Result<Option<AnyRow>, StoreError> {
-        let persistent = self.persistent();
-        let (text, args) = self.render(conn);
-        sqlx::query_with(AssertSqlSafe(text), args)
-            .persistent(persistent)
-            .fetch_optional(conn)
-            .await
-            .map_err(db_error)
+        conn: &mut (impl Conn + ?Sized),
+    ) -> StoreResult<Option<Row>> {
+        Ok(conn.fetch(self, true).await?.into_iter().next())
+    }
+}
+
+/// A connection statements run on: sqlx's (PostgreSQL, SQLite reads, and the transactions
+/// and pooled connections over them) or the SQLite writer's.
+pub(crate) trait Conn: Send {
+    /// Runs statements in order, stopping at the first that fails; returns the rows the last
+    /// one changed.
+    fn run(&mut self, statements: Vec<Sql>) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// The rows of a query; only the first when `one`.
+    fn fetch(&mut self, sql: Sql, one: bool)
+    -> impl Future<Output = StoreResult<Vec<Row>>> + Send;
+}
+
+impl Conn for AnyConnection {
+    async fn run(&mut self, statements: Vec<Sql>) -> StoreResult<u64> {
+        let sqlite = self.backend_name().eq_ignore_ascii_case("sqlite");
+        let mut changed = 0;
+        for sql in statements {
+            let persistent = sql.persistent();
+            let (text, args) = sql.render(sqlite);
+            changed = sqlx::query_with(AssertSqlSafe(text), any_arguments(args))
+                .persistent(persistent)
+                .execute(&mut *self)
+                .await
+                .map_err(db_error)?
+                .rows_affected();
+        }
+        Ok(changed)
+    }
+
+    async fn fetch(&mut self, sql: Sql, one: bool) -> StoreResult<Vec<Row>> {
+        let sqlite = self.backend_name().eq_ignore_ascii_case("sqlite");
+        let persistent = sql.persistent();
+        let (text, args) = sql.render(sqlite);
+        let query =
+            sqlx::query_with(AssertSqlSafe(text), any_arguments(args)).persistent(persistent);
+        let rows = if one {
+            query.fetch_optional(self).await.map(Vec::from_iter)
+        } else {
+            query.fetch_all(self).await
+        };
+        Ok(rows.map_err(db_error)?.into_iter().map(Row::Any).collect())
+    }
+}
+
+/// Connections that are sqlx connections underneath.
+macro_rules! conn_through_deref {
+    ($($ty:ty),+ $(,)?) => {
+        $(impl Conn for $ty {
+            fn run(&mut self, statements: Vec<Sql>) -> impl Future<Output = StoreResult<u64>> + Send {
+                <AnyConnection as Conn>::run(&mut **self, statements)
+            }
+            fn fetch(
+                &mut self,
+                sql: Sql,
+                one: bool,
+            ) -> impl Future<Output = StoreResult<Vec<Row>>> + Send {
+                <AnyConnection as Conn>::fetch(&mut **self, sql, one)
+            }
+        })+
+    };
+}
+
+conn_through_deref!(
+    sqlx::Transaction<'static, Any>,
+    sqlx::pool::PoolConnection<Any>,
+    crate::readers::ReadConnection,
+);
+
+/// A connection that writes: a transaction or a single connection on PostgreSQL, the SQLite
+/// writer's session (see `lite`).
+pub(crate) enum Writer {
+    Tx(sqlx::Transaction<'static, Any>),
+    Pooled(sqlx::pool::PoolConnection<Any>),
+    Lite(crate::lite::Session),
+}
+
+impl Writer {
+    /// Commits the transaction (a connection without one has nothing to commit).
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        match self {
+            Writer::Tx(tx) => tx.commit().await.map_err(db_error),
+            Writer::Pooled(_) => Ok(()),
+            Writer::Lite(session) => session.commit().await,
+        }
+    }
+}
+
+impl Conn for Writer {
+    async fn run(&mut self, statements: Vec<Sql>) -> StoreResult<u64> {
+        match self {
+            Writer::Tx(tx) => tx.run(statements).await,
+            Writer::Pooled(conn) => conn.run(statements).await,
+            Writer::Lite(session) => session.run(statements).await,
+        }
+    }
+
+    async fn fetch(&mut self, sql: Sql, one: bool) -> StoreResult<Vec<Row>> {
+        match self {
+            Writer::Tx(tx) => tx.fetch(sql, one).await,
+            Writer::Pooled(conn) => conn.fetch(sql, one).await,
+            Writer::Lite(session) => session.fetch(sql, one).await,
+        }
+    }
+}
+
+fn any_arguments(values: Vec<Value>) -> AnyArguments {
+    let mut args = AnyArguments::default();
+    for value in values {
+        // Encoding into Any's buffer only fails for types Any cannot carry; these are not.
+        let added = match value {
+            Value::Null(NullKind::Int) => args.add(None::<i64>),
+            Value::Null(NullKind::Real) => args.add(None::<f64>),
+            Value::Null(NullKind::Bool) => args.add(None::<bool>),
+            Value::Null(NullKind::Text) => args.add(None::<String>),
+            Value::Null(NullKind::Blob) => args.add(None::<Vec<u8>>),
+            Value::Int(v) => args.add(v),
+            Value::Real(v) => args.add(v),
+            Value::Bool(v) => args.add(v),
+            Value::Text(v) => args.add(v),
+            Value::Blob(v) => args.add(v),
+        };
+        if let Err(error) = added {
+            tracing::error!(%error, "binding a statement argument failed");
+        }
+    }
+    args
+}
+
+/// A row read back: sqlx's, or the SQLite writer's values.
+pub(crate) enum Row {
+    Any(AnyRow),
+    Values(Vec<Value>),
+}
+
+/// A Rust value a column can be read as.
+pub(crate) trait Column: Sized + for<'r> sqlx::Decode<'r, Any> + Type<Any> {
+    fn from_value(value: &Value) -> Option<Self>;
+}
+
+impl Column for i64 {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Int(v) => Some(*v),
+            Value::Bool(v) => Some(i64::from(*v)),
+            _ => None,
+        }
+    }
+}
+
+impl Column for f64 {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Real(v) => Some(*v),
+            Value::Int(v) => Some(*v as f64),
+            _ => None,
+        }
+    }
+}
+
+impl Column for bool {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Bool(v) => Some(*v),
+            Value::Int(v) => Some(*v != 0),
+            _ => None,
+        }
+    }
+}
+
+impl Column for String {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Text(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Column for Vec<u8> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Blob(v) => Some(v.clone()),
+            Value::Text(v) => Some(v.clone().into_bytes()),
+            _ => None,
+        }
+    }
+}
+
+impl<T: Column> Column for Option<T> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Null(_) => Some(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+/// Reads a column, turning a type mismatch into a store error instead of a panic.
+pub(crate) fn get<T: Column>(row: &Row, index: usize) -> StoreResult<T> {
+    match row {
+        Row::Any(row) => {
+            use sqlx::Row;
+            row.try_get(index)
+                .map_err(|e| StoreError::Database(format!("reading column {index}: {e}")))
+        }
+        Row::Values(values) => values.get(index).and_then(T::from_value).ok_or_else(|| {
+            StoreError::Database(format!(
+                "reading column {index}: {} is not a {}",
+                values
+                    .get(index)
+                    .map_or_else(|| "no such column".to_string(), |v| format!("{v:?}")),
+                std::any::type_name::<T>()
+            ))
+        }),
     }
 }
 
 /// Runs statements built beforehand, in order.
 pub(crate) async fn run_statements(
-    conn: &mut AnyConnection,
+    conn: &mut (impl Conn + ?Sized),
     statements: Vec<Sql>,
-) -> Result<(), StoreError> {
-    for sql in statements {
-        sql.execute(conn).await?;
+) -> StoreResult<()> {
+    if !statements.is_empty() {
+        conn.run(statements).await?;
     }
     Ok(())
 }
@@ -245,16 +491,6 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
         sqlx::Error::Tls(_) => StoreError::Unavailable(error.to_string()),
         other => StoreError::Database(other.to_string()),
     }
-}
-
-/// Reads a column, turning a type mismatch into a store error instead of a panic.
-pub(crate) fn get<'r, T>(row: &'r AnyRow, index: usize) -> Result<T, StoreError>
-where
-    T: sqlx::Decode<'r, Any> + Type<Any>,
-{
-    use sqlx::Row;
-    row.try_get(index)
-        .map_err(|e| StoreError::Database(format!("reading column {index}: {e}")))
 }
 
 /// A row of many small ones inserted at once (field index, relations, change events): its
@@ -389,14 +625,14 @@ impl EncodedRows {
         self.0
     }
 
-    pub(crate) async fn insert(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+    pub(crate) async fn insert(self, conn: &mut (impl Conn + ?Sized)) -> StoreResult<()> {
         run_statements(conn, self.0).await
     }
 }
 
 /// Inserts many small rows (see [`EncodedRows`]).
 pub(crate) async fn insert_many<R: InsertRow>(
-    conn: &mut AnyConnection,
+    conn: &mut (impl Conn + ?Sized),
     backend: Backend,
     table: &str,
     columns: &[(&str, &str)],

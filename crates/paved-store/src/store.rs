@@ -3,15 +3,17 @@
 //! stitching in `apply`, filtered queries and facets in `query`.
 
 use crate::apply;
+use crate::lite::LiteWriter;
 use crate::points::PointReaders;
 use crate::query;
 use crate::readers::{ReadConnection, Readers, SqliteReaders};
-use crate::sql::{Backend, Sql, db_error, get};
+use crate::sql::{Backend, Sql, Writer, db_error, get};
 use crate::*;
 use paved_model::Diagnostic;
 use sqlx::AnyConnection;
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Transaction};
+use crate::sql::Row;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, AssertSqlSafe, Connection, Executor};
 use std::collections::{BTreeMap, HashSet};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -37,13 +39,19 @@ fn sqlite_readers() -> usize {
     (2 * apply::cores()).max(4)
 }
 
+/// Where writes go. On SQLite a single connection (see `lite`): SQLite has one writer at a
+/// time anyway, and queueing for it is cheaper than retrying on `SQLITE_BUSY`.
+enum Writes {
+    Postgres(AnyPool),
+    Sqlite(LiteWriter),
+}
+
 pub(crate) struct SqlStore {
     pub(crate) backend: Backend,
     /// Reads. On PostgreSQL the pool that also writes.
     pub(crate) reader: Readers,
-    /// Writes. On SQLite a single connection: SQLite has one writer at a time anyway, and
-    /// queueing in the pool is cheaper than retrying on `SQLITE_BUSY`.
-    pub(crate) writer: AnyPool,
+    /// Writes.
+    writes: Writes,
     /// SQLite: lookups of single entities on the calling thread.
     points: Option<PointReaders>,
     /// The checkpoint running after a large apply (SQLite), awaited at close.
@@ -75,10 +83,14 @@ impl SqlStore {
                 .connect(url)
                 .await
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            POSTGRES_MIGRATIONS
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("applying migrations: {e}")))?;
             SqlStore {
                 backend: Backend::Postgres,
                 reader: Readers::Pool(pool.clone()),
-                writer: pool,
+                writes: Writes::Postgres(pool),
                 points: None,
                 checkpoint: std::sync::Mutex::new(None),
             }
@@ -87,17 +99,9 @@ impl SqlStore {
                 "unsupported database URL {url:?}: expected sqlite://… or postgres://…"
             )));
         };
-        let migrator = match store.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
-            .run(&store.writer)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("applying migrations: {e}")))?;
         let mut tx = store.begin_write().await?;
         let reindexed = apply::rebuild_field_index(&mut tx, store.backend).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         if reindexed > 0 {
             tracing::info!(
                 entities = reindexed,
@@ -116,31 +120,38 @@ impl SqlStore {
         } else {
             format!("{url}?mode=rwc")
         };
-        let writer = AnyPoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(600))
-            .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn, true)))
-            .connect(&url)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let reader = SqliteReaders::open(&url, sqlite_readers()).await?;
         let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
             .map_err(|e| StoreError::Invalid(format!("database URL {url:?}: {e}")))?
             .get_filename()
             .to_path_buf();
-        // An in-memory database is private to its connection, and a read-only one may lack
-        // the WAL's shared-memory file the lookups' connections open: sqlx's readers serve.
-        let points = if file.as_os_str() == ":memory:" || url.contains("mode=ro") || !file.is_file()
-        {
-            None
-        } else {
-            Some(PointReaders::open(&file)?)
-        };
+        // Every connection opens the file by name: an in-memory database would be a
+        // different one for each.
+        if file.as_os_str() == ":memory:" || url.contains(":memory:") {
+            return Err(StoreError::Invalid(format!(
+                "database URL {url:?}: an in-memory SQLite database is not supported; name a file"
+            )));
+        }
+        if url.contains("mode=ro") {
+            return Err(StoreError::Invalid(format!(
+                "database URL {url:?}: paved writes to its database; open it read-write"
+            )));
+        }
+        // The writer first: it creates the file with its page size before any table.
+        let writer = LiteWriter::open(&file)?;
+        let mut migrations = sqlx::AnyConnection::connect(&url)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        SQLITE_MIGRATIONS
+            .run(&mut migrations)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("applying migrations: {e}")))?;
+        migrations.close().await.map_err(db_error)?;
+        let reader = SqliteReaders::open(&url, sqlite_readers()).await?;
+        let points = Some(PointReaders::open(&file)?);
         Ok(SqlStore {
             backend: Backend::Sqlite,
             reader: Readers::Sqlite(std::sync::Arc::new(reader)),
-            writer,
+            writes: Writes::Sqlite(writer),
             points,
             checkpoint: std::sync::Mutex::new(None),
         })
@@ -149,9 +160,9 @@ impl SqlStore {
     /// Starts a write transaction. PostgreSQL writers from every replica take one advisory
     /// lock, so writes are serialized as on SQLite: change sequences commit in order and two
     /// replicas cannot both take the same entity.
-    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
-        if self.backend == Backend::Postgres {
+    pub(crate) async fn begin_write(&self) -> StoreResult<Writer> {
+        let mut tx = self.begin_write_unordered().await?;
+        if let Writer::Tx(tx) = &mut tx {
             tx.execute("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(70070001)) AS l")
                 .await
                 .map_err(db_error)?;
@@ -159,9 +170,26 @@ impl SqlStore {
         Ok(tx)
     }
 
+    /// Starts a write transaction that other replicas' writes need not wait for (on
+    /// PostgreSQL; on SQLite writes are one at a time all the same): for leases and the job
+    /// queue, whose rows are claimed with `SKIP LOCKED`.
+    pub(crate) async fn begin_write_unordered(&self) -> StoreResult<Writer> {
+        match &self.writes {
+            Writes::Postgres(pool) => Ok(Writer::Tx(pool.begin().await.map_err(db_error)?)),
+            Writes::Sqlite(writer) => {
+                let mut session = writer.session().await;
+                session.begin().await?;
+                Ok(Writer::Lite(session))
+            }
+        }
+    }
+
     /// A connection for a single-statement write that needs no transaction.
-    pub(crate) async fn writer_connection(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
-        self.writer.acquire().await.map_err(db_error)
+    pub(crate) async fn writer_connection(&self) -> StoreResult<Writer> {
+        match &self.writes {
+            Writes::Postgres(pool) => Ok(Writer::Pooled(pool.acquire().await.map_err(db_error)?)),
+            Writes::Sqlite(writer) => Ok(Writer::Lite(writer.session().await)),
+        }
     }
 
     pub(crate) async fn read(&self) -> StoreResult<ReadConnection> {
@@ -197,10 +225,8 @@ impl SqlStore {
     }
 }
 
-pub(crate) async fn sqlite_pragmas(
-    conn: &mut AnyConnection,
-    writer: bool,
-) -> Result<(), sqlx::Error> {
+/// The pragmas of a SQLite read connection (the writer's are in `lite`).
+pub(crate) async fn sqlite_reader_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     // 16 KiB pages suit rows of a few KB (final JSON) and bulk writes; the setting takes
     // effect only on a new database (before its first table).
     conn.execute("PRAGMA page_size = 16384").await?;
@@ -214,31 +240,17 @@ pub(crate) async fn sqlite_pragmas(
         BUSY_TIMEOUT.as_millis()
     )))
     .await?;
-    if writer {
-        // Temporary data of the writer (the sort that builds an index after a large
-        // ingestion) goes to a file, so its size is not resident memory.
-        conn.execute("PRAGMA temp_store = FILE").await?;
-        // A bigger page cache for the writer: bulk ingestion touches many index pages.
-        conn.execute(AssertSqlSafe(format!(
-            "PRAGMA cache_size = -{WRITER_CACHE_KIB}"
-        )))
-        .await?;
-        // After a big ingestion the WAL is checkpointed and cut back to 64 MiB, so the next
-        // start does not replay (and the disk does not keep) a gigabyte of log.
-        conn.execute("PRAGMA journal_size_limit = 67108864").await?;
-    } else {
-        conn.execute("PRAGMA temp_store = MEMORY").await?;
-        conn.execute(AssertSqlSafe(format!(
-            "PRAGMA cache_size = -{READER_CACHE_KIB}"
-        )))
-        .await?;
-    }
+    conn.execute("PRAGMA temp_store = MEMORY").await?;
+    conn.execute(AssertSqlSafe(format!(
+        "PRAGMA cache_size = -{READER_CACHE_KIB}"
+    )))
+    .await?;
     Ok(())
 }
 
 const LOCATION_COLUMNS: &str = "id, kind, target, origin, created_at, refreshed_at";
 
-fn location_from_row(row: &AnyRow) -> StoreResult<StoredLocation> {
+fn location_from_row(row: &Row) -> StoreResult<StoredLocation> {
     let origin: String = get(row, 3)?;
     Ok(StoredLocation {
         id: LocationId(get(row, 0)?),
@@ -262,7 +274,7 @@ fn raw(json: String) -> RawEntity {
 /// events, and returns the refs of surviving entities whose relations came from them (to be
 /// re-stitched).
 pub(crate) async fn remove_entities(
-    conn: &mut AnyConnection,
+    conn: &mut Writer,
     backend: Backend,
     ids: &[i64],
 ) -> StoreResult<Vec<String>> {
@@ -324,7 +336,7 @@ impl SqlStore {
     /// Deletes locations (and everything they provided) inside an open transaction.
     async fn delete_locations_in(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut Writer,
         location_ids: &[String],
     ) -> StoreResult<u64> {
         let mut restitch = Vec::new();
@@ -409,7 +421,7 @@ impl CatalogStore for SqlStore {
             .bind(location.created_at)
             .push(")");
         sql.execute(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(location)
     }
 
@@ -443,7 +455,7 @@ impl CatalogStore for SqlStore {
         let deleted = self
             .delete_locations_in(&mut tx, std::slice::from_ref(&id.0))
             .await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(deleted > 0)
     }
 
@@ -461,7 +473,7 @@ impl CatalogStore for SqlStore {
             }
         }
         self.delete_locations_in(&mut tx, &dropped).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(dropped.len())
     }
 
@@ -485,7 +497,7 @@ impl CatalogStore for SqlStore {
         limit: usize,
     ) -> StoreResult<Vec<StoredLocation>> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write_unordered().await?;
         let mut sql = Sql::new("UPDATE locations SET lease_until = ");
         sql.bind(now.saturating_add(millis(lease)))
             .push(" WHERE id IN (SELECT id FROM locations WHERE next_refresh_at <= ")
@@ -500,7 +512,7 @@ impl CatalogStore for SqlStore {
         }
         sql.push(&format!(") RETURNING {LOCATION_COLUMNS}"));
         let rows = sql.fetch_all(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         let mut claimed = rows
             .iter()
             .map(location_from_row)
@@ -510,13 +522,13 @@ impl CatalogStore for SqlStore {
     }
 
     async fn schedule_location_refresh(&self, id: &LocationId, after: Duration) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write_unordered().await?;
         let mut sql = Sql::new("UPDATE locations SET lease_until = NULL, next_refresh_at = ");
         sql.bind(now_millis().saturating_add(millis(after)))
             .push(" WHERE id = ")
             .bind(id.0.as_str());
         let updated = sql.execute(&mut tx).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         if updated == 0 {
             return Err(StoreError::NotFound(format!("no location with id {id}")));
         }
@@ -535,12 +547,11 @@ impl CatalogStore for SqlStore {
         if let Some(points) = &self.points {
             points.close();
         }
-        if self.backend == Backend::Sqlite
-            && let Err(e) = self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").await
-        {
-            tracing::warn!(error = %e, "checkpoint at shutdown failed");
+        match &self.writes {
+            Writes::Postgres(pool) => pool.close().await,
+            // Folds the log into the database.
+            Writes::Sqlite(writer) => writer.close().await,
         }
-        self.writer.close().await;
         self.reader.close().await;
     }
 
@@ -682,7 +693,7 @@ impl CatalogStore for SqlStore {
         let id: i64 = get(&row, 0)?;
         let neighbours = remove_entities(&mut tx, self.backend, &[id]).await?;
         apply::stitch_refs(&mut tx, self.backend, neighbours).await?;
-        tx.commit().await.map_err(db_error)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -772,6 +783,16 @@ impl CatalogStore for SqlStore {
     }
 }
 
+async fn restore_autocheckpoint(writer: &LiteWriter) {
+    let mut session = writer.session().await;
+    if let Err(e) = Sql::new("PRAGMA wal_autocheckpoint = 1000")
+        .execute(&mut session)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot restore automatic checkpoints");
+    }
+}
+
 /// Checkpoints the write-ahead log from a reader connection (PASSIVE: never blocks the
 /// writer or readers) until every frame is in the database, retrying while readers hold old
 /// snapshots, for at most ten minutes.
@@ -780,8 +801,8 @@ async fn checkpoint_whole_log(reader: &Readers) {
     loop {
         let checkpoint = match reader.acquire().await {
             Ok(mut conn) => {
-                sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .fetch_one(&mut *conn)
+                Sql::new("PRAGMA wal_checkpoint(PASSIVE)")
+                    .fetch_optional(&mut conn)
                     .await
             }
             Err(e) => {
@@ -791,8 +812,10 @@ async fn checkpoint_whole_log(reader: &Readers) {
         };
         match checkpoint {
             Ok(row) => {
-                let log: i64 = get(&row, 1).unwrap_or(-1);
-                let done: i64 = get(&row, 2).unwrap_or(-1);
+                let (log, done) = match row {
+                    Some(row) => (get(&row, 1).unwrap_or(-1), get(&row, 2).unwrap_or(-1)),
+                    None => (-1, -1),
+                };
                 if log < 0 || done >= log {
                     return;
                 }
@@ -811,12 +834,8 @@ async fn checkpoint_whole_log(reader: &Readers) {
 
 impl SqlStore {
     async fn restore_autocheckpoint(&self) {
-        if let Err(e) = self
-            .writer
-            .execute("PRAGMA wal_autocheckpoint = 1000")
-            .await
-        {
-            tracing::warn!(error = %e, "cannot restore automatic checkpoints");
+        if let Writes::Sqlite(writer) = &self.writes {
+            restore_autocheckpoint(writer).await;
         }
     }
 
@@ -827,16 +846,16 @@ impl SqlStore {
     /// replay it.
     async fn commit_apply(
         &self,
-        mut tx: Transaction<'static, Any>,
+        mut tx: Writer,
         outcome: &ApplyOutcome,
     ) -> StoreResult<()> {
         let large = self.backend == Backend::Sqlite && outcome.stitched > LARGE_APPLY;
         if large {
-            tx.execute("PRAGMA wal_autocheckpoint = 0")
-                .await
-                .map_err(db_error)?;
+            Sql::new("PRAGMA wal_autocheckpoint = 0")
+                .execute(&mut tx)
+                .await?;
         }
-        let committed = tx.commit().await.map_err(db_error);
+        let committed = tx.commit().await;
         if large {
             if committed.is_err() {
                 self.restore_autocheckpoint().await;
@@ -846,15 +865,13 @@ impl SqlStore {
             // log in: otherwise the next small commit would do the rest of it, holding the
             // writer for seconds (the first refresh after a large ingestion waited 3 s).
             let reader = self.reader.clone();
-            let store_writer = self.writer.clone();
+            let Writes::Sqlite(writer) = &self.writes else {
+                return committed;
+            };
+            let writer = writer.clone();
             let handle = tokio::spawn(async move {
                 checkpoint_whole_log(&reader).await;
-                if let Err(e) = store_writer
-                    .execute("PRAGMA wal_autocheckpoint = 1000")
-                    .await
-                {
-                    tracing::warn!(error = %e, "cannot restore automatic checkpoints");
-                }
+                restore_autocheckpoint(&writer).await;
             });
             // An earlier one still running finishes on its own; close awaits the last.
             if let Ok(mut slot) = self.checkpoint.lock() {

@@ -125,7 +125,7 @@ fn json(text: &str, what: &str) -> StoreResult<Value> {
     serde_json::from_str(text).map_err(|e| StoreError::Database(format!("{what} is not JSON: {e}")))
 }
 
-fn task_from_row(row: &sqlx::any::AnyRow) -> StoreResult<StoredTask> {
+fn task_from_row(row: &crate::sql::Row) -> StoreResult<StoredTask> {
     let spec: String = get(row, 1)?;
     let status: String = get(row, 2)?;
     let output: Option<String> = get(row, 5)?;
