@@ -8,13 +8,13 @@ use crate::sql::{
     Backend, EncodedRows, FieldIndexRow, Sql, build_insert_rows, get, insert_many, owned_chunks,
     run_statements,
 };
+use crate::sql::{Row, Writer};
 use crate::store::now_millis;
 use crate::*;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use paved_model::entity::{annotation, stitch};
 use paved_model::search::{key_id, search_rows};
 use paved_model::{Diagnostic, Entity, Relation};
-use crate::sql::{Row, Writer};
 use std::sync::Arc;
 
 /// Snapshot entities processed per round of statements: bounds the memory held for their
@@ -545,10 +545,7 @@ pub(crate) async fn defer_indexes(
 /// buffer as large as the page cache; a small cache meanwhile keeps that sort's memory
 /// small (it spills to a temporary file) at no cost in time. The sort runs on as many
 /// threads as there are cores (`PRAGMA threads`): nothing else writes meanwhile.
-pub(crate) async fn create_indexes(
-    conn: &mut Writer,
-    statements: Vec<String>,
-) -> StoreResult<()> {
+pub(crate) async fn create_indexes(conn: &mut Writer, statements: Vec<String>) -> StoreResult<()> {
     if statements.is_empty() {
         return Ok(());
     }
@@ -1025,10 +1022,7 @@ fn push_field_rows(entity_id: i64, final_entity: &serde_json::Value, out: &mut V
 /// Writes the field index again from the entities' final form when it is empty beside live
 /// entities: after the migration that changed how keys are stored (every live entity has
 /// rows, `metadata.name` at least). Returns how many entities were indexed.
-pub(crate) async fn rebuild_field_index(
-    conn: &mut Writer,
-    backend: Backend,
-) -> StoreResult<u64> {
+pub(crate) async fn rebuild_field_index(conn: &mut Writer, backend: Backend) -> StoreResult<u64> {
     let row = Sql::new(
         "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM search LIMIT 1) AS s), \
          (SELECT COUNT(*) FROM (SELECT 1 FROM entities WHERE etag IS NOT NULL LIMIT 1) AS e)",

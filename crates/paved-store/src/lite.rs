@@ -282,3 +282,205 @@ impl Drop for Session {
         let _ = self.sender.send(Command::Rollback);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::get;
+
+    fn writer(dir: &tempfile::TempDir) -> LiteWriter {
+        LiteWriter::open(&dir.path().join("lite.db")).expect("open")
+    }
+
+    async fn count(session: &mut Session) -> i64 {
+        let row = Sql::new("SELECT COUNT(*) FROM t")
+            .fetch_optional(session)
+            .await
+            .expect("count")
+            .expect("a row");
+        get(&row, 0).expect("an integer")
+    }
+
+    async fn with_table(writer: &LiteWriter) {
+        let mut session = writer.session().await;
+        Sql::new("CREATE TABLE t (i INTEGER, r REAL, b INTEGER, s TEXT UNIQUE, x BLOB)")
+            .execute(&mut session)
+            .await
+            .expect("create");
+    }
+
+    #[tokio::test]
+    async fn values_are_written_and_read_back_as_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = writer(&dir);
+        with_table(&writer).await;
+        let mut session = writer.session().await;
+        let mut insert = Sql::new("INSERT INTO t VALUES (");
+        insert
+            .bind(-7_i64)
+            .push(", ")
+            .bind(2.5_f64)
+            .push(", ")
+            .bind(true)
+            .push(", ")
+            .bind("é ok")
+            .push(", ")
+            .bind(vec![0_u8, 255])
+            .push("), (")
+            .bind(None::<i64>)
+            .push(", ")
+            .bind(None::<f64>)
+            .push(", ")
+            .bind(None::<bool>)
+            .push(", ")
+            .bind(None::<String>)
+            .push(", ")
+            .bind(None::<Vec<u8>>)
+            .push(")");
+        assert_eq!(insert.execute(&mut session).await.expect("insert"), 2);
+        let rows = Sql::new("SELECT i, r, b, s, x FROM t ORDER BY i IS NULL")
+            .fetch_all(&mut session)
+            .await
+            .expect("select");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(get::<i64>(&rows[0], 0).unwrap(), -7);
+        assert_eq!(get::<f64>(&rows[0], 1).unwrap(), 2.5);
+        assert!(get::<bool>(&rows[0], 2).unwrap());
+        assert_eq!(get::<String>(&rows[0], 3).unwrap(), "é ok");
+        assert_eq!(get::<Vec<u8>>(&rows[0], 4).unwrap(), vec![0, 255]);
+        assert_eq!(get::<Option<i64>>(&rows[1], 0).unwrap(), None);
+        assert_eq!(get::<Option<String>>(&rows[1], 3).unwrap(), None);
+        // A type that does not match is an error naming the column, not a panic.
+        let error = get::<i64>(&rows[0], 3).expect_err("text as an integer");
+        assert!(error.to_string().contains("column 3"), "{error}");
+        assert!(get::<i64>(&rows[0], 9).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_session_dropped_inside_a_transaction_rolls_it_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = writer(&dir);
+        with_table(&writer).await;
+        {
+            let mut session = writer.session().await;
+            session.begin().await.expect("begin");
+            Sql::new("INSERT INTO t (i) VALUES (1)")
+                .execute(&mut session)
+                .await
+                .expect("insert");
+            assert_eq!(count(&mut session).await, 1, "seen inside the transaction");
+        }
+        let mut session = writer.session().await;
+        assert_eq!(count(&mut session).await, 0);
+        // The writer is free for the next transaction.
+        session.begin().await.expect("begin again");
+        Sql::new("INSERT INTO t (i) VALUES (2)")
+            .execute(&mut session)
+            .await
+            .expect("insert");
+        session.commit().await.expect("commit");
+        assert_eq!(count(&mut writer.session().await).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_failing_statement_stops_its_batch_and_says_why() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = writer(&dir);
+        with_table(&writer).await;
+        let mut session = writer.session().await;
+        session.begin().await.expect("begin");
+        let statements = [
+            "INSERT INTO t (s) VALUES ('a')",
+            "INSERT INTO t (s) VALUES ('a')",
+            "INSERT INTO t (s) VALUES ('b')",
+        ]
+        .map(Sql::new)
+        .into();
+        let error = session.run(statements).await.expect_err("a duplicate");
+        assert!(
+            matches!(&error, StoreError::Database(m) if m.contains("UNIQUE")),
+            "{error:?}"
+        );
+        assert_eq!(
+            count(&mut session).await,
+            1,
+            "the third statement did not run"
+        );
+        drop(session);
+        assert_eq!(count(&mut writer.session().await).await, 0);
+    }
+
+    #[tokio::test]
+    async fn sessions_take_turns() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = writer(&dir);
+        with_table(&writer).await;
+        let mut first = writer.session().await;
+        first.begin().await.expect("begin");
+        let second = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let mut session = writer.session().await;
+                session.begin().await.expect("begin");
+                Sql::new("INSERT INTO t (i) VALUES (2)")
+                    .execute(&mut session)
+                    .await
+                    .expect("insert");
+                session.commit().await.expect("commit");
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!second.is_finished(), "the second waits for the first");
+        Sql::new("INSERT INTO t (i) VALUES (1)")
+            .execute(&mut first)
+            .await
+            .expect("insert");
+        first.commit().await.expect("commit");
+        second.await.expect("second");
+        assert_eq!(count(&mut writer.session().await).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_closed_writer_refuses_writes_and_leaves_no_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = writer(&dir);
+        with_table(&writer).await;
+        writer.close().await;
+        let mut session = writer.session().await;
+        match Sql::new("INSERT INTO t (i) VALUES (1)")
+            .execute(&mut session)
+            .await
+        {
+            Err(StoreError::Unavailable(message)) => assert!(message.contains("closed")),
+            other => panic!("unexpected {other:?}"),
+        }
+        let log = dir.path().join("lite.db-wal");
+        assert!(
+            !log.exists() || std::fs::metadata(&log).expect("log").len() == 0,
+            "the log was folded in"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_database_gets_large_pages_and_the_write_ahead_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = writer(&dir);
+        let mut session = writer.session().await;
+        for (pragma, expected) in [("page_size", "16384"), ("journal_mode", "wal")] {
+            let row = Sql::new(&format!("PRAGMA {pragma}"))
+                .fetch_optional(&mut session)
+                .await
+                .expect("pragma")
+                .expect("a row");
+            let value = match &row {
+                Row::Values(values) => match &values[0] {
+                    Value::Int(v) => v.to_string(),
+                    Value::Text(v) => v.clone(),
+                    other => format!("{other:?}"),
+                },
+                Row::Any(_) => unreachable!("the writer's rows are values"),
+            };
+            assert_eq!(value, expected, "{pragma}");
+        }
+    }
+}

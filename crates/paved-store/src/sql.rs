@@ -218,8 +218,7 @@ pub(crate) trait Conn: Send {
     /// one changed.
     fn run(&mut self, statements: Vec<Sql>) -> impl Future<Output = StoreResult<u64>> + Send;
     /// The rows of a query; only the first when `one`.
-    fn fetch(&mut self, sql: Sql, one: bool)
-    -> impl Future<Output = StoreResult<Vec<Row>>> + Send;
+    fn fetch(&mut self, sql: Sql, one: bool) -> impl Future<Output = StoreResult<Vec<Row>>> + Send;
 }
 
 impl Conn for AnyConnection {

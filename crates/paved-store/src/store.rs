@@ -7,11 +7,11 @@ use crate::lite::LiteWriter;
 use crate::points::PointReaders;
 use crate::query;
 use crate::readers::{ReadConnection, Readers, SqliteReaders};
+use crate::sql::Row;
 use crate::sql::{Backend, Sql, Writer, db_error, get};
 use crate::*;
 use paved_model::Diagnostic;
 use sqlx::AnyConnection;
-use crate::sql::Row;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, AssertSqlSafe, Connection, Executor};
 use std::collections::{BTreeMap, HashSet};
@@ -844,11 +844,7 @@ impl SqlStore {
     /// checkpoint, seconds for 100k entities, holding the only writer), a reader connection
     /// does it in the background, so the next write and the next start need not wait or
     /// replay it.
-    async fn commit_apply(
-        &self,
-        mut tx: Writer,
-        outcome: &ApplyOutcome,
-    ) -> StoreResult<()> {
+    async fn commit_apply(&self, mut tx: Writer, outcome: &ApplyOutcome) -> StoreResult<()> {
         let large = self.backend == Backend::Sqlite && outcome.stitched > LARGE_APPLY;
         if large {
             Sql::new("PRAGMA wal_autocheckpoint = 0")

@@ -1001,6 +1001,25 @@ async fn a_new_sqlite_database_has_16_kib_pages() {
     assert_eq!(page_size, 16384);
 }
 
+#[tokio::test]
+async fn sqlite_urls_paved_cannot_write_through_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("catalog.db");
+    for (url, reason) in [
+        ("sqlite::memory:".to_string(), "in-memory"),
+        (format!("sqlite://{}?mode=ro", file.display()), "read-write"),
+    ] {
+        match connect(&url).await {
+            Err(StoreError::Invalid(message)) => {
+                assert!(message.contains(reason), "{url}: {message}")
+            }
+            Err(other) => panic!("{url}: unexpected {other:?}"),
+            Ok(_) => panic!("{url}: accepted"),
+        }
+    }
+    assert!(!file.exists(), "nothing was created");
+}
+
 /// The indexes of the field index and the relations in the SQLite database at `url`.
 async fn search_and_relation_indexes(url: &str) -> Vec<String> {
     sqlx::any::install_default_drivers();
