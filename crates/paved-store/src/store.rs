@@ -1,5 +1,6 @@
-//! `SqlStore`: the one `CatalogStore` implementation, over `sqlx::AnyPool`, for SQLite and
-//! PostgreSQL. Connection set-up, locations, reads and deletes live here; ingestion and
+//! `SqlStore`: the one `CatalogStore` implementation, for SQLite and PostgreSQL: sqlx pools on
+//! PostgreSQL; on SQLite sqlx read connections, rusqlite lookups (`points`) and one rusqlite
+//! writer (`lite`). Connection set-up, locations, reads and deletes live here; ingestion and
 //! stitching in `apply`, filtered queries and facets in `query`.
 
 use crate::apply;
