@@ -301,19 +301,28 @@ mod tests {
         get(&row, 0).expect("an integer")
     }
 
-    async fn with_table(writer: &LiteWriter) {
+    async fn insert(session: &mut Session, i: i64) {
+        let mut sql = Sql::new("INSERT INTO t (i) VALUES (");
+        sql.bind(i).push(")");
+        sql.execute(session).await.expect("insert");
+    }
+
+    /// A writer of a new database with one table `t`, and the folder that holds it.
+    async fn with_table() -> (tempfile::TempDir, LiteWriter) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = writer(&dir);
         let mut session = writer.session().await;
         Sql::new("CREATE TABLE t (i INTEGER, r REAL, b INTEGER, s TEXT UNIQUE, x BLOB)")
             .execute(&mut session)
             .await
             .expect("create");
+        drop(session);
+        (dir, writer)
     }
 
     #[tokio::test]
     async fn values_are_written_and_read_back_as_bound() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let writer = writer(&dir);
-        with_table(&writer).await;
+        let (_dir, writer) = with_table().await;
         let mut session = writer.session().await;
         let mut insert = Sql::new("INSERT INTO t VALUES (");
         insert
@@ -358,35 +367,25 @@ mod tests {
 
     #[tokio::test]
     async fn a_session_dropped_inside_a_transaction_rolls_it_back() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let writer = writer(&dir);
-        with_table(&writer).await;
+        let (_dir, writer) = with_table().await;
         {
             let mut session = writer.session().await;
             session.begin().await.expect("begin");
-            Sql::new("INSERT INTO t (i) VALUES (1)")
-                .execute(&mut session)
-                .await
-                .expect("insert");
+            insert(&mut session, 1).await;
             assert_eq!(count(&mut session).await, 1, "seen inside the transaction");
         }
         let mut session = writer.session().await;
         assert_eq!(count(&mut session).await, 0);
         // The writer is free for the next transaction.
         session.begin().await.expect("begin again");
-        Sql::new("INSERT INTO t (i) VALUES (2)")
-            .execute(&mut session)
-            .await
-            .expect("insert");
+        insert(&mut session, 2).await;
         session.commit().await.expect("commit");
         assert_eq!(count(&mut writer.session().await).await, 1);
     }
 
     #[tokio::test]
     async fn a_failing_statement_stops_its_batch_and_says_why() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let writer = writer(&dir);
-        with_table(&writer).await;
+        let (_dir, writer) = with_table().await;
         let mut session = writer.session().await;
         session.begin().await.expect("begin");
         let statements = [
@@ -412,9 +411,7 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_take_turns() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let writer = writer(&dir);
-        with_table(&writer).await;
+        let (_dir, writer) = with_table().await;
         let mut first = writer.session().await;
         first.begin().await.expect("begin");
         let second = {
@@ -422,19 +419,13 @@ mod tests {
             tokio::spawn(async move {
                 let mut session = writer.session().await;
                 session.begin().await.expect("begin");
-                Sql::new("INSERT INTO t (i) VALUES (2)")
-                    .execute(&mut session)
-                    .await
-                    .expect("insert");
+                insert(&mut session, 2).await;
                 session.commit().await.expect("commit");
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!second.is_finished(), "the second waits for the first");
-        Sql::new("INSERT INTO t (i) VALUES (1)")
-            .execute(&mut first)
-            .await
-            .expect("insert");
+        insert(&mut first, 1).await;
         first.commit().await.expect("commit");
         second.await.expect("second");
         assert_eq!(count(&mut writer.session().await).await, 2);
@@ -442,9 +433,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_writer_refuses_writes_and_leaves_no_log() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let writer = writer(&dir);
-        with_table(&writer).await;
+        let (dir, writer) = with_table().await;
         writer.close().await;
         let mut session = writer.session().await;
         match Sql::new("INSERT INTO t (i) VALUES (1)")

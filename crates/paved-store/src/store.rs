@@ -228,9 +228,6 @@ impl SqlStore {
 
 /// The pragmas of a SQLite read connection (the writer's are in `lite`).
 pub(crate) async fn sqlite_reader_pragmas(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    // 16 KiB pages suit rows of a few KB (final JSON) and bulk writes; the setting takes
-    // effect only on a new database (before its first table).
-    conn.execute("PRAGMA page_size = 16384").await?;
     // WAL lets readers run beside the writer; NORMAL sync is durable across application
     // crashes (a power cut may lose the last transactions, never corrupt the file).
     conn.execute("PRAGMA journal_mode = WAL").await?;

@@ -242,8 +242,10 @@ config_section! {
 config_section! {
     /// The database.
     pub struct DatabaseConfig {
-        /// `sqlite://path/to/file.db` (created if missing) or `postgres://user@host:port/db`.
-        /// Being a secret when it holds a password, it may come from a file:
+        /// `sqlite://path/to/file.db` (created if missing) or `postgres://user@host:port/db`. An
+        /// in-memory SQLite database (`sqlite::memory:`) and a read-only one (`?mode=ro`) are
+        /// refused at start: paved writes to its database from several connections, which must
+        /// open the same file. Being a secret when it holds a password, it may come from a file:
         /// `PAVED_DATABASE__URL_FILE=/run/secrets/db-url`.
         pub url: Option<String> = None; shown "sqlite://<data_dir>/paved.db",
     }
