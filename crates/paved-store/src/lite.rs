@@ -22,6 +22,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 /// writes and the small ones of everyday writes.
 const STATEMENT_CACHE: usize = 64;
 
+/// How long a write waits for the writer before it fails: longer than any ingestion holds it.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
 enum Command {
     Run(Vec<Sql>, oneshot::Sender<StoreResult<u64>>),
     Fetch(Sql, bool, oneshot::Sender<StoreResult<Vec<Row>>>),
@@ -35,6 +38,8 @@ enum Command {
 #[derive(Clone)]
 pub(crate) struct LiteWriter {
     sender: Arc<Mutex<mpsc::Sender<Command>>>,
+    /// How long [`session`](Self::session) waits: [`WAIT`].
+    wait: std::time::Duration,
 }
 
 impl LiteWriter {
@@ -58,13 +63,25 @@ impl LiteWriter {
             .map_err(|e| unavailable(&e))?;
         Ok(LiteWriter {
             sender: Arc::new(Mutex::new(sender)),
+            wait: WAIT,
         })
     }
 
     /// The connection for the caller alone until the session is dropped; other callers wait
-    /// their turn, first come first served. Statements run in autocommit mode until
-    /// [`Session::begin`].
-    pub(crate) async fn session(&self) -> Session {
+    /// their turn, first come first served, for at most [`WAIT`]. Statements run in
+    /// autocommit mode until [`Session::begin`].
+    pub(crate) async fn session(&self) -> StoreResult<Session> {
+        tokio::time::timeout(self.wait, self.waiting_session())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "the database's writer stayed busy for {} s",
+                    self.wait.as_secs_f64()
+                ))
+            })
+    }
+
+    async fn waiting_session(&self) -> Session {
         Session {
             sender: self.sender.clone().lock_owned().await,
         }
@@ -73,7 +90,7 @@ impl LiteWriter {
     /// Waits for the current session, folds the log into the database and closes the
     /// connection; sessions after this fail as `Unavailable`.
     pub(crate) async fn close(&self) {
-        let session = self.session().await;
+        let session = self.waiting_session().await;
         let (reply, answer) = oneshot::channel();
         if session.sender.send(Command::Close(reply)).is_ok() {
             let _ = answer.await;
@@ -311,7 +328,7 @@ mod tests {
     async fn with_table() -> (tempfile::TempDir, LiteWriter) {
         let dir = tempfile::tempdir().expect("tempdir");
         let writer = writer(&dir);
-        let mut session = writer.session().await;
+        let mut session = writer.session().await.expect("session");
         Sql::new("CREATE TABLE t (i INTEGER, r REAL, b INTEGER, s TEXT UNIQUE, x BLOB)")
             .execute(&mut session)
             .await
@@ -323,7 +340,7 @@ mod tests {
     #[tokio::test]
     async fn values_are_written_and_read_back_as_bound() {
         let (_dir, writer) = with_table().await;
-        let mut session = writer.session().await;
+        let mut session = writer.session().await.expect("session");
         let mut insert = Sql::new("INSERT INTO t VALUES (");
         insert
             .bind(-7_i64)
@@ -369,24 +386,27 @@ mod tests {
     async fn a_session_dropped_inside_a_transaction_rolls_it_back() {
         let (_dir, writer) = with_table().await;
         {
-            let mut session = writer.session().await;
+            let mut session = writer.session().await.expect("session");
             session.begin().await.expect("begin");
             insert(&mut session, 1).await;
             assert_eq!(count(&mut session).await, 1, "seen inside the transaction");
         }
-        let mut session = writer.session().await;
+        let mut session = writer.session().await.expect("session");
         assert_eq!(count(&mut session).await, 0);
         // The writer is free for the next transaction.
         session.begin().await.expect("begin again");
         insert(&mut session, 2).await;
         session.commit().await.expect("commit");
-        assert_eq!(count(&mut writer.session().await).await, 1);
+        assert_eq!(
+            count(&mut writer.session().await.expect("session")).await,
+            1
+        );
     }
 
     #[tokio::test]
     async fn a_failing_statement_stops_its_batch_and_says_why() {
         let (_dir, writer) = with_table().await;
-        let mut session = writer.session().await;
+        let mut session = writer.session().await.expect("session");
         session.begin().await.expect("begin");
         let statements = [
             "INSERT INTO t (s) VALUES ('a')",
@@ -406,18 +426,39 @@ mod tests {
             "the third statement did not run"
         );
         drop(session);
-        assert_eq!(count(&mut writer.session().await).await, 0);
+        assert_eq!(
+            count(&mut writer.session().await.expect("session")).await,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_write_that_waits_too_long_for_the_writer_fails_as_unavailable() {
+        let (_dir, writer) = with_table().await;
+        let writer = LiteWriter {
+            wait: std::time::Duration::from_millis(50),
+            ..writer
+        };
+        let held = writer.session().await.expect("session");
+        match writer.session().await {
+            Err(StoreError::Unavailable(message)) => assert!(message.contains("busy"), "{message}"),
+            Err(other) => panic!("unexpected {other:?}"),
+            Ok(_) => panic!("two sessions at once"),
+        }
+        drop(held);
+        let mut session = writer.session().await.expect("free again");
+        assert_eq!(count(&mut session).await, 0);
     }
 
     #[tokio::test]
     async fn sessions_take_turns() {
         let (_dir, writer) = with_table().await;
-        let mut first = writer.session().await;
+        let mut first = writer.session().await.expect("session");
         first.begin().await.expect("begin");
         let second = {
             let writer = writer.clone();
             tokio::spawn(async move {
-                let mut session = writer.session().await;
+                let mut session = writer.session().await.expect("session");
                 session.begin().await.expect("begin");
                 insert(&mut session, 2).await;
                 session.commit().await.expect("commit");
@@ -428,14 +469,17 @@ mod tests {
         insert(&mut first, 1).await;
         first.commit().await.expect("commit");
         second.await.expect("second");
-        assert_eq!(count(&mut writer.session().await).await, 2);
+        assert_eq!(
+            count(&mut writer.session().await.expect("session")).await,
+            2
+        );
     }
 
     #[tokio::test]
     async fn a_closed_writer_refuses_writes_and_leaves_no_log() {
         let (dir, writer) = with_table().await;
         writer.close().await;
-        let mut session = writer.session().await;
+        let mut session = writer.session().await.expect("session");
         match Sql::new("INSERT INTO t (i) VALUES (1)")
             .execute(&mut session)
             .await
@@ -454,7 +498,7 @@ mod tests {
     async fn a_new_database_gets_large_pages_and_the_write_ahead_log() {
         let dir = tempfile::tempdir().expect("tempdir");
         let writer = writer(&dir);
-        let mut session = writer.session().await;
+        let mut session = writer.session().await.expect("session");
         for (pragma, expected) in [("page_size", "16384"), ("journal_mode", "wal")] {
             let row = Sql::new(&format!("PRAGMA {pragma}"))
                 .fetch_optional(&mut session)

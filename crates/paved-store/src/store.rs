@@ -178,7 +178,7 @@ impl SqlStore {
         match &self.writes {
             Writes::Postgres(pool) => Ok(Writer::Tx(pool.begin().await.map_err(db_error)?)),
             Writes::Sqlite(writer) => {
-                let mut session = writer.session().await;
+                let mut session = writer.session().await?;
                 session.begin().await?;
                 Ok(Writer::Lite(session))
             }
@@ -189,7 +189,7 @@ impl SqlStore {
     pub(crate) async fn writer_connection(&self) -> StoreResult<Writer> {
         match &self.writes {
             Writes::Postgres(pool) => Ok(Writer::Pooled(pool.acquire().await.map_err(db_error)?)),
-            Writes::Sqlite(writer) => Ok(Writer::Lite(writer.session().await)),
+            Writes::Sqlite(writer) => Ok(Writer::Lite(writer.session().await?)),
         }
     }
 
@@ -782,11 +782,15 @@ impl CatalogStore for SqlStore {
 }
 
 async fn restore_autocheckpoint(writer: &LiteWriter) {
-    let mut session = writer.session().await;
-    if let Err(e) = Sql::new("PRAGMA wal_autocheckpoint = 1000")
-        .execute(&mut session)
-        .await
-    {
+    let restored = match writer.session().await {
+        Ok(mut session) => {
+            Sql::new("PRAGMA wal_autocheckpoint = 1000")
+                .execute(&mut session)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = restored {
         tracing::warn!(error = %e, "cannot restore automatic checkpoints");
     }
 }
