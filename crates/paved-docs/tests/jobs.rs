@@ -150,7 +150,7 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
 
     // The docs change, the entity does not: the location's refresh triggers the rebuild.
     write(root, "shop/docs/index.md", "# Shop\n\nVersion two.\n");
-    catalog.refresh_location(&location).await.unwrap();
+    catalog.refresh_location(location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the rebuild after the docs changed", || async {
         docs.page(&shop, "")
@@ -163,7 +163,7 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
     // The entity changes: its change event triggers a build that records the new etag.
     let etag_before = docs.site(&shop).await.unwrap().unwrap().entity_etag;
     write(root, "shop/catalog-info.yaml", &entity_yaml("Second", true));
-    catalog.refresh_location(&location).await.unwrap();
+    catalog.refresh_location(location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the site to follow the entity's etag", || async {
         docs.site(&shop).await.unwrap().unwrap().entity_etag != etag_before
@@ -172,7 +172,7 @@ async fn jobs_build_sites_and_rebuild_them_on_change() {
 
     // Without the annotation the site goes.
     write(root, "shop/catalog-info.yaml", &entity_yaml("Third", false));
-    catalog.refresh_location(&location).await.unwrap();
+    catalog.refresh_location(location).await.unwrap();
     docs.follow_once(cursor, &mut refreshed).await.unwrap();
     // A build queued before the change may still run; it finds no annotation and removes too.
     eventually("the site to go", || async {
@@ -281,14 +281,14 @@ async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
     );
     // An edit of the entity is a change event; the folder is still empty: no build either.
     write(root, "shop/catalog-info.yaml", &entity_yaml("Second", true));
-    catalog.refresh_location(&location).await.unwrap();
+    catalog.refresh_location(location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     assert_eq!(builds().await, 0, "no build job for a folder without docs");
     assert!(docs.site(&shop).await.unwrap().is_none());
 
     // A README appears; the entity does not change. The location's refresh builds the site.
     write(root, "shop/README.md", "# Shop\n\nRead me.\n");
-    catalog.refresh_location(&location).await.unwrap();
+    catalog.refresh_location(location).await.unwrap();
     cursor = docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the site built from the new README", || async {
         docs.site(&shop)
@@ -305,7 +305,7 @@ async fn a_folder_without_docs_gets_no_build_until_a_source_appears() {
     // The README goes and the entity changes: the site goes with its source.
     std::fs::remove_file(root.join("shop/README.md")).unwrap();
     write(root, "shop/catalog-info.yaml", &entity_yaml("Third", true));
-    catalog.refresh_location(&location).await.unwrap();
+    catalog.refresh_location(location).await.unwrap();
     docs.follow_once(cursor, &mut refreshed).await.unwrap();
     eventually("the site to go with its source", || async {
         docs.site(&shop).await.unwrap().is_none()
