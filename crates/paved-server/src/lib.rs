@@ -64,8 +64,13 @@ pub struct ServerSettings {
     pub auth_tokens: Vec<ApiToken>,
 }
 
+/// Everything the handlers share. One `Arc` around it: the router clones the state for every
+/// request, and a clone is then one reference count instead of one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+#[derive(Clone)]
+pub struct AppStateParts {
     pub catalog: Arc<CatalogService>,
     pub settings: Arc<ServerSettings>,
     /// Renders `/metrics`; `None` = no metrics endpoint (404).
@@ -80,6 +85,14 @@ pub struct AppState {
     pub search: Option<Arc<paved_search::SearchService>>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
 impl AppState {
     /// The state for `catalog`; fails only if the portal's embedded templates do not parse
     /// (a build defect that a unit test catches first).
@@ -88,7 +101,7 @@ impl AppState {
         settings: ServerSettings,
         metrics: Option<PrometheusHandle>,
     ) -> Result<Self, String> {
-        Ok(AppState {
+        Ok(AppState(Arc::new(AppStateParts {
             catalog,
             settings: Arc::new(settings),
             metrics,
@@ -96,25 +109,28 @@ impl AppState {
             scaffolder: None,
             docs: None,
             search: None,
-        })
+        })))
+    }
+
+    fn with(self, change: impl FnOnce(&mut AppStateParts)) -> Self {
+        let mut parts = Arc::unwrap_or_clone(self.0);
+        change(&mut parts);
+        AppState(Arc::new(parts))
     }
 
     /// The same state with software templates enabled.
-    pub fn with_scaffolder(mut self, scaffolder: Arc<paved_scaffolder::ScaffolderService>) -> Self {
-        self.scaffolder = Some(scaffolder);
-        self
+    pub fn with_scaffolder(self, scaffolder: Arc<paved_scaffolder::ScaffolderService>) -> Self {
+        self.with(|parts| parts.scaffolder = Some(scaffolder))
     }
 
     /// The same state with documentation sites enabled.
-    pub fn with_docs(mut self, docs: Arc<paved_docs::DocsService>) -> Self {
-        self.docs = Some(docs);
-        self
+    pub fn with_docs(self, docs: Arc<paved_docs::DocsService>) -> Self {
+        self.with(|parts| parts.docs = Some(docs))
     }
 
     /// The same state with search enabled.
-    pub fn with_search(mut self, search: Arc<paved_search::SearchService>) -> Self {
-        self.search = Some(search);
-        self
+    pub fn with_search(self, search: Arc<paved_search::SearchService>) -> Self {
+        self.with(|parts| parts.search = Some(search))
     }
 }
 
