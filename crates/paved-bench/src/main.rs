@@ -301,9 +301,7 @@ async fn run(args: RunArgs) -> Result<report::Results> {
         ingest.seconds_to_all_entities,
         ingest.seconds_to_relations_verified,
         ingest.peak_rss_bytes / (1024 * 1024),
-        ingest
-            .steal_percent
-            .map_or_else(|| "?".to_string(), |p| format!("{p:.0}%"))
+        report::percent(ingest.steal_percent)
     );
     eprintln!("editing one file and refreshing its entity on demand");
     let edit_refresh = match edit::measure(first.address, &catalog, Duration::from_secs(120)).await

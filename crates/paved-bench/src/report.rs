@@ -218,7 +218,8 @@ fn command_output(program: &str, args: &[&str]) -> Option<String> {
     Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
-fn percent(value: Option<f64>) -> String {
+/// A share as `12%`, `?` when unknown.
+pub fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "?".to_string(), |p| format!("{p:.0}%"))
 }
 

@@ -9,7 +9,7 @@
 //! Inserting a 100k-entity catalog's stitched rows took 3.0–3.8 s through sqlx and 2.0–2.1 s
 //! this way (docs/PERFORMANCE.md). Reads keep their own connections (`readers`, `points`).
 
-use crate::sql::{Conn, NullKind, Row, Sql, Value};
+use crate::sql::{Conn, NullKind, Row, Sql, Value, sqlite_error};
 use crate::store::{BUSY_TIMEOUT, WRITER_CACHE_KIB};
 use crate::{StoreError, StoreResult};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
@@ -129,7 +129,7 @@ fn serve(conn: Connection, commands: mpsc::Receiver<Command>) {
                 let _ = reply.send(run(&conn, statements));
             }
             Command::Fetch(sql, one, reply) => {
-                let _ = reply.send(fetch(&conn, sql, one).map_err(write_error));
+                let _ = reply.send(fetch(&conn, sql, one).map_err(sqlite_error));
             }
             Command::Rollback => roll_back(&conn),
             Command::Close(reply) => {
@@ -168,7 +168,7 @@ fn run(conn: &Connection, statements: Vec<Sql>) -> StoreResult<u64> {
                 conn.changes()
             })
         })
-        .map_err(write_error)?;
+        .map_err(sqlite_error)?;
     }
     Ok(changed)
 }
@@ -201,21 +201,18 @@ fn with_statement<T>(
 ) -> rusqlite::Result<T> {
     let persistent = sql.persistent();
     let (text, args) = sql.render(true);
-    let bind = |statement: &mut Statement<'_>| -> rusqlite::Result<()> {
-        for (i, arg) in args.iter().enumerate() {
-            statement.raw_bind_parameter(i + 1, arg)?;
-        }
-        Ok(())
-    };
-    if persistent {
-        let mut statement = conn.prepare_cached(&text)?;
-        bind(&mut statement)?;
-        step(&mut statement)
+    let (mut cached, mut once);
+    let statement: &mut Statement<'_> = if persistent {
+        cached = conn.prepare_cached(&text)?;
+        &mut cached
     } else {
-        let mut statement = conn.prepare(&text)?;
-        bind(&mut statement)?;
-        step(&mut statement)
+        once = conn.prepare(&text)?;
+        &mut once
+    };
+    for (i, arg) in args.iter().enumerate() {
+        statement.raw_bind_parameter(i + 1, arg)?;
     }
+    step(statement)
 }
 
 fn value(column: ValueRef<'_>) -> Value {
@@ -242,16 +239,6 @@ impl ToSql for Value {
             Value::Text(v) => ValueRef::Text(v.as_bytes()),
             Value::Blob(v) => ValueRef::Blob(v),
         }))
-    }
-}
-
-/// Busy or locked is `Unavailable` (retry later), the rest `Database`.
-pub(crate) fn write_error(error: rusqlite::Error) -> StoreError {
-    match error.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable(error.to_string())
-        }
-        _ => StoreError::Database(error.to_string()),
     }
 }
 

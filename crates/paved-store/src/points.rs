@@ -83,7 +83,7 @@ impl PointReaders {
         };
         let result = read(&conn);
         self.give_back(conn);
-        result.map_err(read_error)
+        result.map_err(crate::sql::sqlite_error)
     }
 
     /// The first row `sql` returns with `params`, mapped by `map`; `None` without a row.
@@ -113,15 +113,6 @@ fn first_row<T>(
     map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<Option<T>> {
     conn.prepare_cached(sql)?.query_row(params, map).optional()
-}
-
-fn read_error(error: rusqlite::Error) -> StoreError {
-    match error.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable(error.to_string())
-        }
-        _ => StoreError::Database(error.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -481,6 +481,17 @@ pub(crate) fn owned_chunks<R>(rows: Vec<R>, size: usize) -> impl Iterator<Item =
     })
 }
 
+/// Maps an error of SQLite's own API (the writer, point lookups): busy or locked is
+/// `Unavailable` (retry later), the rest `Database`.
+pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        _ => StoreError::Database(error.to_string()),
+    }
+}
+
 /// Maps a driver error: connection trouble is `Unavailable` (retry later), the rest `Database`.
 pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
     match error {

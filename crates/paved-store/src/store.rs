@@ -835,48 +835,36 @@ async fn checkpoint_whole_log(reader: &Readers) {
 }
 
 impl SqlStore {
-    async fn restore_autocheckpoint(&self) {
-        if let Writes::Sqlite(writer) = &self.writes {
-            restore_autocheckpoint(writer).await;
-        }
-    }
-
     /// Commits an apply. A large one on SQLite leaves the whole ingestion in the write-ahead
     /// log: instead of folding it into the database inside the commit (SQLite's automatic
     /// checkpoint, seconds for 100k entities, holding the only writer), a reader connection
     /// does it in the background, so the next write and the next start need not wait or
     /// replay it.
     async fn commit_apply(&self, mut tx: Writer, outcome: &ApplyOutcome) -> StoreResult<()> {
-        let large = self.backend == Backend::Sqlite && outcome.stitched > LARGE_APPLY;
-        if large {
-            Sql::new("PRAGMA wal_autocheckpoint = 0")
-                .execute(&mut tx)
-                .await?;
+        let writer = match &self.writes {
+            Writes::Sqlite(writer) if outcome.stitched > LARGE_APPLY => writer.clone(),
+            _ => return tx.commit().await,
+        };
+        Sql::new("PRAGMA wal_autocheckpoint = 0")
+            .execute(&mut tx)
+            .await?;
+        if let Err(e) = tx.commit().await {
+            restore_autocheckpoint(&writer).await;
+            return Err(e);
         }
-        let committed = tx.commit().await;
-        if large {
-            if committed.is_err() {
-                self.restore_autocheckpoint().await;
-                return committed;
-            }
-            // Automatic checkpoints stay off until the background one has folded the whole
-            // log in: otherwise the next small commit would do the rest of it, holding the
-            // writer for seconds (the first refresh after a large ingestion waited 3 s).
-            let reader = self.reader.clone();
-            let Writes::Sqlite(writer) = &self.writes else {
-                return committed;
-            };
-            let writer = writer.clone();
-            let handle = tokio::spawn(async move {
-                checkpoint_whole_log(&reader).await;
-                restore_autocheckpoint(&writer).await;
-            });
-            // An earlier one still running finishes on its own; close awaits the last.
-            if let Ok(mut slot) = self.checkpoint.lock() {
-                *slot = Some(handle);
-            }
+        // Automatic checkpoints stay off until the background one has folded the whole log
+        // in: otherwise the next small commit would do the rest of it, holding the writer for
+        // seconds (the first refresh after a large ingestion waited 3 s).
+        let reader = self.reader.clone();
+        let handle = tokio::spawn(async move {
+            checkpoint_whole_log(&reader).await;
+            restore_autocheckpoint(&writer).await;
+        });
+        // An earlier one still running finishes on its own; close awaits the last.
+        if let Ok(mut slot) = self.checkpoint.lock() {
+            *slot = Some(handle);
         }
-        committed
+        Ok(())
     }
 
     async fn change_events(&self, sql: Sql) -> StoreResult<Vec<ChangeEvent>> {
