@@ -235,20 +235,73 @@ pub fn status_items(errors: &[Diagnostic]) -> Vec<Value> {
         .collect()
 }
 
-/// A short content hash used as `metadata.etag` and to skip writes of unchanged entities.
+/// A short content hash used as `metadata.etag` and to skip writes of unchanged entities:
+/// [`content_hash`] of the object's JSON text, serialized straight into the hash.
 pub fn etag_of(object: &Map<String, Value>) -> String {
-    let bytes = serde_json::to_vec(object).expect("json serializes");
-    content_hash(&bytes)
+    let mut hash = ContentHash::new();
+    hash.add_json(object).expect("a JSON value serializes");
+    hash.finish()
 }
 
 pub fn content_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    hex::encode(&digest[..12])
+    let mut hash = ContentHash::new();
+    hash.add(bytes);
+    hash.finish()
+}
+
+/// [`content_hash`] of text given in parts, JSON serialized into it as it is written: the
+/// same hash as of the parts joined, without the joined text.
+#[derive(Default)]
+pub struct ContentHash(Sha256);
+
+impl ContentHash {
+    pub fn new() -> Self {
+        ContentHash::default()
+    }
+
+    pub fn add(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Adds the compact JSON text of `value`.
+    pub fn add_json<T: Serialize + ?Sized>(&mut self, value: &T) -> serde_json::Result<()> {
+        serde_json::to_writer(self, value)
+    }
+
+    pub fn finish(self) -> String {
+        hex::encode(&self.0.finalize()[..12])
+    }
+}
+
+impl std::io::Write for ContentHash {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_fed_in_parts_is_the_hash_of_the_joined_text() {
+        let value = json!({"a": [1, "two", null], "b": {"c": "d\"e"}});
+        let text = serde_json::to_vec(&value).unwrap();
+        let mut joined = text.clone();
+        joined.extend_from_slice(b"tail");
+        let mut hash = ContentHash::new();
+        hash.add_json(&value).unwrap();
+        hash.add(b"tail");
+        assert_eq!(hash.finish(), content_hash(&joined));
+        let object = value.as_object().unwrap();
+        assert_eq!(etag_of(object), content_hash(&text));
+        assert_eq!(content_hash(b"").len(), 24);
+    }
 
     #[test]
     fn stitch_adds_identity_relations_and_status() {

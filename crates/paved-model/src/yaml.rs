@@ -475,29 +475,46 @@ impl<'a> Builder<'a> {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 self.count_nodes(1, at)?;
-                let is_str_tag = tag.as_deref().and_then(|tag| tag.core_suffix()) == Some("str");
-                let value = if style == ScalarStyle::Plain && !is_str_tag {
-                    resolve_plain_scalar(&text)
-                } else {
-                    Value::String(text.to_string())
-                };
-                let text = text.into_owned();
                 self.text_bytes = self.text_bytes.saturating_add(text.len());
+                // A mapping key is used as text only, a value as JSON only; an anchored
+                // scalar may come back as either.
+                let is_key = matches!(
+                    self.stack.last(),
+                    Some(Frame {
+                        content: FrameContent::Mapping {
+                            key: MappingKey::Expected,
+                            ..
+                        },
+                        ..
+                    })
+                );
+                let (value, key_text) = if is_key && anchor == 0 {
+                    (Value::Null, Some(text.into_owned()))
+                } else {
+                    let is_str_tag =
+                        tag.as_deref().and_then(|tag| tag.core_suffix()) == Some("str");
+                    let value = if style == ScalarStyle::Plain && !is_str_tag {
+                        resolve_plain_scalar(&text)
+                    } else {
+                        Value::String(text.to_string())
+                    };
+                    (value, (anchor != 0).then(|| text.into_owned()))
+                };
                 if anchor != 0 {
                     self.anchors.insert(
                         anchor,
                         Anchored {
                             value: value.clone(),
-                            key_text: Some(text.clone()),
+                            key_text: key_text.clone(),
                             nodes: 1,
-                            text_bytes: text.len(),
+                            text_bytes: key_text.as_ref().map_or(0, String::len),
                         },
                     );
                 }
                 self.finish_node(Node {
                     value,
                     span: SpanNode::Leaf(at),
-                    key_text: Some(text),
+                    key_text,
                 });
             }
             Event::SequenceStart(_, anchor, _) => {
@@ -1016,6 +1033,25 @@ spec:
         );
         assert!(documents.is_empty());
         assert_eq!(diagnostics.len(), MAX_ERRORS_PER_DOCUMENT);
+    }
+
+    #[test]
+    fn an_anchored_scalar_serves_as_key_and_as_value() {
+        // Keys are kept as text and values as JSON; an anchored scalar may become either.
+        let (documents, diagnostics) = parse(
+            "name: &n owner
+*n : 42
+other: *n
+n: &t 7
+list: [*t, &q quoted, *q]
+",
+        );
+        assert_eq!(messages(&diagnostics), Vec::<String>::new());
+        assert_eq!(
+            documents[0].value,
+            json!({"name": "owner", "owner": 42, "other": "owner", "n": 7, "list": [7, "quoted", "quoted"]})
+        );
+        assert_eq!(documents[0].position("owner"), Some((2, 1)));
     }
 
     #[test]

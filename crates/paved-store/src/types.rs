@@ -1,6 +1,6 @@
 //! The values that cross the store boundary.
 
-use paved_model::entity::content_hash;
+use paved_model::entity::ContentHash;
 use paved_model::filter::EntityFilter;
 use paved_model::{Diagnostic, EntityRef, ProcessedEntity, SourcePosition};
 use serde::{Deserialize, Serialize};
@@ -101,25 +101,26 @@ impl EncodedEntity {
         } else {
             Some(serde_json::to_string(&processed.warnings)?)
         };
-        let parent_ref = entity.parent.as_ref().map(ToString::to_string);
-        let extra = serde_json::to_vec(&(
+        let parent_ref = entity.parent.as_ref().map(EntityRef::to_ref_string);
+        // The hash of the JSON text followed by the rest, each serialized into the hash.
+        let mut hash = ContentHash::new();
+        hash.add(json.as_bytes());
+        hash.add_json(&(
             &processed.relations,
             &processed.source,
             &parent_ref,
             &warnings,
         ))?;
-        let mut hashed = Vec::with_capacity(json.len() + extra.len());
-        hashed.extend_from_slice(json.as_bytes());
-        hashed.extend_from_slice(&extra);
-        let spec = serde_json::to_vec(&processed.entity.as_object().get("spec"))?;
+        let mut spec_hash = ContentHash::new();
+        spec_hash.add_json(&processed.entity.as_object().get("spec"))?;
         let mut relations: Vec<(String, String, String)> = processed
             .relations
             .iter()
             .map(|r| {
                 (
-                    r.source.to_string(),
+                    r.source.to_ref_string(),
                     r.relation_type.clone(),
-                    r.target.to_string(),
+                    r.target.to_ref_string(),
                 )
             })
             .collect();
@@ -128,8 +129,8 @@ impl EncodedEntity {
         Ok(EncodedEntity {
             entity_ref: processed.entity_ref.clone(),
             json,
-            hash: content_hash(&hashed),
-            spec_hash: content_hash(&spec),
+            hash: hash.finish(),
+            spec_hash: spec_hash.finish(),
             relations,
             source: processed.source.clone(),
             warnings: processed.warnings.clone(),
