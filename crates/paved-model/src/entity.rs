@@ -250,9 +250,25 @@ pub fn content_hash(bytes: &[u8]) -> String {
 }
 
 /// [`content_hash`] of text given in parts, JSON serialized into it as it is written: the
-/// same hash as of the parts joined, without the joined text.
-#[derive(Default)]
-pub struct ContentHash(Sha256);
+/// same hash as of the parts joined, without the joined text. Small writes (a serializer's
+/// quotes and commas) are gathered before they reach SHA-256.
+pub struct ContentHash {
+    sha: Sha256,
+    pending: [u8; HASH_BUFFER],
+    len: usize,
+}
+
+const HASH_BUFFER: usize = 1024;
+
+impl Default for ContentHash {
+    fn default() -> Self {
+        ContentHash {
+            sha: Sha256::new(),
+            pending: [0; HASH_BUFFER],
+            len: 0,
+        }
+    }
+}
 
 impl ContentHash {
     pub fn new() -> Self {
@@ -260,7 +276,19 @@ impl ContentHash {
     }
 
     pub fn add(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        if self.len + bytes.len() <= HASH_BUFFER {
+            self.pending[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+            self.len += bytes.len();
+            return;
+        }
+        self.sha.update(&self.pending[..self.len]);
+        self.len = 0;
+        if bytes.len() >= HASH_BUFFER {
+            self.sha.update(bytes);
+        } else {
+            self.pending[..bytes.len()].copy_from_slice(bytes);
+            self.len = bytes.len();
+        }
     }
 
     /// Adds the compact JSON text of `value`.
@@ -268,14 +296,15 @@ impl ContentHash {
         serde_json::to_writer(self, value)
     }
 
-    pub fn finish(self) -> String {
-        hex::encode(&self.0.finalize()[..12])
+    pub fn finish(mut self) -> String {
+        self.sha.update(&self.pending[..self.len]);
+        hex::encode(&self.sha.finalize()[..12])
     }
 }
 
 impl std::io::Write for ContentHash {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
+        self.add(bytes);
         Ok(bytes.len())
     }
 
@@ -301,6 +330,18 @@ mod tests {
         let object = value.as_object().unwrap();
         assert_eq!(etag_of(object), content_hash(&text));
         assert_eq!(content_hash(b"").len(), 24);
+        // Parts around and beyond the size of the hash's buffer.
+        let long: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let mut hash = ContentHash::new();
+        for part in [
+            &long[..1000],
+            &long[1000..1030],
+            &long[1030..4000],
+            &long[4000..],
+        ] {
+            hash.add(part);
+        }
+        assert_eq!(hash.finish(), content_hash(&long));
     }
 
     #[test]

@@ -177,7 +177,29 @@ impl EntityRef {
 /// ref, no intermediate string for JSON text).
 impl Serialize for EntityRef {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // Refs of valid entities fit the buffer (names and namespaces are at most 63
+        // characters); a longer one is formatted.
+        let mut buffer = [0u8; 256];
+        let parts = [
+            self.kind.as_bytes(),
+            b":",
+            self.namespace.as_bytes(),
+            b"/",
+            self.name.as_bytes(),
+        ];
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > buffer.len() {
+            return serializer.collect_str(self);
+        }
+        let mut at = 0;
+        for part in parts {
+            buffer[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        match std::str::from_utf8(&buffer[..len]) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => serializer.collect_str(self),
+        }
     }
 }
 
@@ -214,6 +236,8 @@ mod tests {
         );
         let back: EntityRef = serde_json::from_str("\"component:default/web-app\"").unwrap();
         assert_eq!(back, r);
+        let long = EntityRef::new("component", "default", &"x".repeat(300));
+        assert_eq!(serde_json::to_string(&long).unwrap(), format!("\"{long}\""));
     }
 
     fn parse(s: &str, kind: Option<&str>, ns: &str) -> Result<String, RefError> {
