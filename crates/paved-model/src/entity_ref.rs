@@ -146,29 +146,27 @@ impl EntityRef {
 }
 
 // Written part by part rather than through `write!`: relations format refs millions of
-// times in an ingestion, and the formatting machinery was a tenth of reading a file.
+// times in an ingestion (docs/PERFORMANCE.md).
 impl fmt::Display for EntityRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use fmt::Write;
-        f.write_str(&self.kind)?;
-        f.write_char(':')?;
-        f.write_str(&self.namespace)?;
-        f.write_char('/')?;
-        f.write_str(&self.name)
+        self.parts()
+            .into_iter()
+            .try_for_each(|part| f.write_str(part))
     }
 }
 
 impl EntityRef {
+    /// The pieces of the canonical `kind:namespace/name`, in order.
+    fn parts(&self) -> [&str; 5] {
+        [&self.kind, ":", &self.namespace, "/", &self.name]
+    }
+
     /// The canonical `kind:namespace/name` in a string of the right size (what `to_string`
     /// gives, without growing the string part by part).
     pub fn to_ref_string(&self) -> String {
-        let mut out =
-            String::with_capacity(self.kind.len() + self.namespace.len() + self.name.len() + 2);
-        out.push_str(&self.kind);
-        out.push(':');
-        out.push_str(&self.namespace);
-        out.push('/');
-        out.push_str(&self.name);
+        let parts = self.parts();
+        let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.into_iter().for_each(|part| out.push_str(part));
         out
     }
 }
@@ -180,20 +178,14 @@ impl Serialize for EntityRef {
         // Refs of valid entities fit the buffer (names and namespaces are at most 63
         // characters); a longer one is formatted.
         let mut buffer = [0u8; 256];
-        let parts = [
-            self.kind.as_bytes(),
-            b":",
-            self.namespace.as_bytes(),
-            b"/",
-            self.name.as_bytes(),
-        ];
+        let parts = self.parts();
         let len: usize = parts.iter().map(|p| p.len()).sum();
         if len > buffer.len() {
             return serializer.collect_str(self);
         }
         let mut at = 0;
         for part in parts {
-            buffer[at..at + part.len()].copy_from_slice(part);
+            buffer[at..at + part.len()].copy_from_slice(part.as_bytes());
             at += part.len();
         }
         match std::str::from_utf8(&buffer[..len]) {
