@@ -188,6 +188,7 @@ impl Serialize for EntityRef {
             buffer[at..at + part.len()].copy_from_slice(part.as_bytes());
             at += part.len();
         }
+        // Text joined from text is text; the fallback only spares an `unsafe` or a panic.
         match std::str::from_utf8(&buffer[..len]) {
             Ok(text) => serializer.serialize_str(text),
             Err(_) => serializer.collect_str(self),

@@ -478,17 +478,7 @@ impl<'a> Builder<'a> {
                 self.text_bytes = self.text_bytes.saturating_add(text.len());
                 // A mapping key is used as text only, a value as JSON only; an anchored
                 // scalar may come back as either.
-                let is_key = matches!(
-                    self.stack.last(),
-                    Some(Frame {
-                        content: FrameContent::Mapping {
-                            key: MappingKey::Expected,
-                            ..
-                        },
-                        ..
-                    })
-                );
-                let (value, key_text) = if is_key && anchor == 0 {
+                let (value, key_text) = if self.expects_key() && anchor == 0 {
                     (Value::Null, Some(text.into_owned()))
                 } else {
                     let is_str_tag =
@@ -586,6 +576,20 @@ impl<'a> Builder<'a> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Whether the next node is a key of the mapping being built.
+    fn expects_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Frame {
+                content: FrameContent::Mapping {
+                    key: MappingKey::Expected,
+                    ..
+                },
+                ..
+            })
+        )
     }
 
     fn count_nodes(&mut self, added: usize, at: Position) -> Result<(), Diagnostic> {

@@ -170,7 +170,7 @@ impl SnapshotApply {
         // The first of two entities with the same ref wins; the second is a conflict.
         let mut kept: Vec<(String, EncodedEntity)> = Vec::with_capacity(entities.len());
         for entity in entities {
-            let entity_ref = entity.entity_ref.to_string();
+            let entity_ref = entity.entity_ref.to_ref_string();
             if self.seen.insert(entity_ref.clone()) {
                 kept.push((entity_ref, entity));
                 continue;
@@ -985,12 +985,13 @@ fn compute_stitch(
         }
         push_field_rows(row.id, &final_entity, &mut search);
         if changed {
+            let invalid = |e: &dyn std::fmt::Display| {
+                StoreError::Invalid(format!("entity {}: {e}", row.entity_ref))
+            };
             // Sized from the processed form, so the text is not grown step by step.
             let mut text = Vec::with_capacity(row.processed.len() * 2);
-            serde_json::to_writer(&mut text, &final_entity)
-                .map_err(|e| StoreError::Invalid(format!("entity {}: {e}", row.entity_ref)))?;
-            let text = String::from_utf8(text)
-                .map_err(|e| StoreError::Invalid(format!("entity {}: {e}", row.entity_ref)))?;
+            serde_json::to_writer(&mut text, &final_entity).map_err(|e| invalid(&e))?;
+            let text = String::from_utf8(text).map_err(|e| invalid(&e))?;
             finals.push((row.id, text, etag.clone()));
             changes.push((row.entity_ref, etag));
         }

@@ -782,15 +782,13 @@ impl CatalogStore for SqlStore {
 }
 
 async fn restore_autocheckpoint(writer: &LiteWriter) {
-    let restored = match writer.session().await {
-        Ok(mut session) => {
-            Sql::new("PRAGMA wal_autocheckpoint = 1000")
-                .execute(&mut session)
-                .await
-        }
-        Err(e) => Err(e),
+    let restored = async {
+        let mut session = writer.session().await?;
+        Sql::new("PRAGMA wal_autocheckpoint = 1000")
+            .execute(&mut session)
+            .await
     };
-    if let Err(e) = restored {
+    if let Err(e) = restored.await {
         tracing::warn!(error = %e, "cannot restore automatic checkpoints");
     }
 }
