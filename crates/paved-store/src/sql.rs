@@ -579,6 +579,10 @@ impl InsertRow for (&str, Option<&str>, i64) {
 /// single parameter and `json_array_elements` unpacks it: there binding values one by one
 /// costs more than the insert (and the reverse holds on SQLite, where `json_each` parses
 /// each row's array once per column).
+///
+/// They run inside a write transaction (an ingestion's, a stitch's, a removal's), which any
+/// error rolls back whole; on SQLite they are `INSERT OR FAIL`, which spares each statement
+/// an undo journal of its own.
 pub(crate) struct EncodedRows(Vec<Sql>);
 
 impl EncodedRows {
@@ -593,7 +597,7 @@ impl EncodedRows {
         let mut statements = Vec::new();
         match backend {
             Backend::Sqlite => {
-                let head = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
+                let head = format!("INSERT OR FAIL INTO {table} ({}) VALUES ", names.join(", "));
                 let per_statement = (backend.max_binds() / columns.len().max(1)).max(1);
                 for (chunk, full) in owned_chunks(rows, per_statement) {
                     let mut sql = Sql::new(&head);

@@ -299,12 +299,17 @@ pub(crate) async fn remove_entities(
         None
     };
     for chunk in ids.chunks(IN_CHUNK) {
-        let mut sql =
-            Sql::new("SELECT DISTINCT source_ref FROM relations WHERE originating_entity_id IN ");
-        sql.bind_list(chunk.iter().copied());
+        // The entities' relation and field index rows go first: those tables have no foreign
+        // key to cascade (see the migration that dropped them).
+        let mut sql = Sql::new("DELETE FROM relations WHERE originating_entity_id IN ");
+        sql.bind_list(chunk.iter().copied())
+            .push(" RETURNING source_ref");
         for row in sql.fetch_all(conn).await? {
             neighbours.insert(get::<String>(&row, 0)?);
         }
+        let mut sql = Sql::new("DELETE FROM search WHERE entity_id IN ");
+        sql.bind_list(chunk.iter().copied());
+        sql.execute(conn).await?;
         let mut sql = Sql::new("DELETE FROM entities WHERE id IN ");
         sql.bind_list(chunk.iter().copied())
             .push(" RETURNING entity_ref");
@@ -720,11 +725,10 @@ impl CatalogStore for SqlStore {
 
     async fn count_by_kind(&self) -> StoreResult<BTreeMap<String, u64>> {
         let mut conn = self.read().await?;
-        let rows = Sql::new(
-            "SELECT kind, COUNT(*) FROM entities WHERE final_json IS NOT NULL GROUP BY kind",
-        )
-        .fetch_all(&mut conn)
-        .await?;
+        let rows =
+            Sql::new("SELECT kind, COUNT(*) FROM entities WHERE etag IS NOT NULL GROUP BY kind")
+                .fetch_all(&mut conn)
+                .await?;
         let mut counts = BTreeMap::new();
         for row in rows {
             counts.insert(get::<String>(&row, 0)?, get::<i64>(&row, 1)?.max(0) as u64);

@@ -1153,6 +1153,87 @@ async fn deleting_a_location_removes_its_entities_and_restitches_neighbours() {
     .await;
 }
 
+/// Rows of the field index and of the relations whose entity is gone: (search, relations).
+async fn rows_without_entity(url: &str) -> (i64, i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("database");
+    let (search,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM search WHERE entity_id NOT IN (SELECT id FROM entities)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("search rows");
+    let (relations,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM relations \
+         WHERE originating_entity_id NOT IN (SELECT id FROM entities)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("relation rows");
+    pool.close().await;
+    (search, relations)
+}
+
+async fn row_counts(url: &str) -> (i64, i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.expect("database");
+    let (search,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search")
+        .fetch_one(&pool)
+        .await
+        .expect("search rows");
+    let (relations,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM relations")
+        .fetch_one(&pool)
+        .await
+        .expect("relation rows");
+    pool.close().await;
+    (search, relations)
+}
+
+#[tokio::test]
+async fn removed_entities_take_their_field_index_and_relation_rows_with_them() {
+    on_each_backend_url(|url| async move {
+        let store = connect(&url).await.expect("store");
+        let teams = location(&store, "/teams.yaml").await;
+        let services = location(&store, "/services.yaml").await;
+        store
+            .apply_location_snapshot(snap(&teams, vec![group("team-a", "/teams.yaml")]))
+            .await
+            .unwrap();
+        store
+            .apply_location_snapshot(snap(
+                &services,
+                vec![
+                    component("web", "team-a", "/s.yaml"),
+                    component("api", "team-a", "/s.yaml"),
+                ],
+            ))
+            .await
+            .unwrap();
+        let (search, relations) = row_counts(&url).await;
+        assert!(search > 0 && relations > 0, "{search} {relations}");
+
+        // One entity by uid, then a whole location: no row of theirs stays behind.
+        let api = must_get(&store, "component:default/api").await;
+        assert!(
+            store
+                .delete_entity_by_uid(api["metadata"]["uid"].as_str().unwrap())
+                .await
+                .unwrap()
+        );
+        assert_eq!(rows_without_entity(&url).await, (0, 0));
+        let (after_one, _) = row_counts(&url).await;
+        assert!(after_one < search, "{after_one} of {search}");
+        assert!(store.delete_location(&services.id).await.unwrap());
+        assert_eq!(rows_without_entity(&url).await, (0, 0));
+        // The group keeps its own rows; it emits no relation itself.
+        let (search_left, relations_left) = row_counts(&url).await;
+        assert!(search_left > 0, "{search_left}");
+        assert_eq!(relations_left, 0);
+        store.close().await;
+    })
+    .await;
+}
+
 /// `(key, values)`; `None` = the key exists.
 type Condition<'a> = (&'a str, Option<&'a [&'a str]>);
 
