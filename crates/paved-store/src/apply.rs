@@ -654,9 +654,16 @@ fn prepare_writes(
             .push(", 0");
     };
     let columns = ENTITY_COLUMNS.split(',').count();
+    // New rows, inside the apply's transaction (which an error rolls back whole): on SQLite
+    // every constraint of theirs fails the statement alone (the location key is checked at
+    // the commit), so `OR FAIL` spares the statement its undo journal.
+    let insert = match backend {
+        Backend::Sqlite => "INSERT OR FAIL",
+        Backend::Postgres => "INSERT",
+    };
     statements.extend(build_insert_rows(
         backend,
-        &format!("INSERT INTO entities (id, {ENTITY_COLUMNS})"),
+        &format!("{insert} INTO entities (id, {ENTITY_COLUMNS})"),
         "",
         columns + 1,
         new,
