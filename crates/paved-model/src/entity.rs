@@ -175,9 +175,85 @@ pub fn stitch(
     processed: Entity,
     uid: &str,
     generation: u64,
-    mut relations: Vec<Relation>,
+    relations: Vec<Relation>,
     errors: &[Diagnostic],
 ) -> Value {
+    let mut object = stitched_without_etag(processed, uid, generation, relations, errors);
+    let etag = etag_of(&object);
+    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+        metadata.insert("etag".into(), Value::String(etag));
+    }
+    Value::Object(object)
+}
+
+/// A stitched entity as [`stitch`] makes it, with its JSON text (`serde_json::to_string` of
+/// it, byte for byte) and its etag (empty when there is no `metadata` map to hold one): the
+/// entity is serialized once, for the etag's hash and the text together, and the etag is
+/// written into the text where `metadata` ends.
+pub struct Stitched {
+    pub entity: Value,
+    pub text: String,
+    pub etag: String,
+}
+
+/// [`stitch`], serializing the entity once (see [`Stitched`]).
+pub fn stitch_to_text(
+    processed: Entity,
+    uid: &str,
+    generation: u64,
+    relations: Vec<Relation>,
+    errors: &[Diagnostic],
+    size_hint: usize,
+) -> Result<Stitched, serde_json::Error> {
+    let mut object = stitched_without_etag(processed, uid, generation, relations, errors);
+    // The object's compact JSON as `serde_json` writes a map, noting where `metadata` ends.
+    let mut text = Vec::with_capacity(size_hint);
+    let mut metadata_end = None;
+    text.push(b'{');
+    for (i, (key, value)) in object.iter().enumerate() {
+        if i > 0 {
+            text.push(b',');
+        }
+        serde_json::to_writer(&mut text, key)?;
+        text.push(b':');
+        serde_json::to_writer(&mut text, value)?;
+        if let (None, "metadata", Value::Object(metadata)) = (metadata_end, key.as_str(), value) {
+            // Before its closing brace; a comma first unless it is empty.
+            metadata_end = Some((text.len() - 1, !metadata.is_empty()));
+        }
+    }
+    text.push(b'}');
+    let mut etag = String::new();
+    if let Some((end, comma)) = metadata_end {
+        etag = content_hash(&text);
+        let mut field = Vec::with_capacity(etag.len() + 10);
+        if comma {
+            field.push(b',');
+        }
+        field.extend_from_slice(b"\"etag\":");
+        serde_json::to_writer(&mut field, &etag)?;
+        text.splice(end..end, field);
+    }
+    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
+        metadata.insert("etag".into(), Value::String(etag.clone()));
+    }
+    let text = String::from_utf8(text)
+        .map_err(|e| serde::ser::Error::custom(format!("serialized JSON is not UTF-8: {e}")))?;
+    Ok(Stitched {
+        entity: Value::Object(object),
+        text,
+        etag,
+    })
+}
+
+/// Everything [`stitch`] writes but the etag, which hashes the rest.
+fn stitched_without_etag(
+    processed: Entity,
+    uid: &str,
+    generation: u64,
+    mut relations: Vec<Relation>,
+    errors: &[Diagnostic],
+) -> Map<String, Value> {
     relations.sort();
     relations.dedup();
     let mut object = processed.0;
@@ -204,11 +280,7 @@ pub fn stitch(
     if !errors.is_empty() {
         object.insert("status".into(), json!({ "items": status_items(errors) }));
     }
-    let etag = etag_of(&object);
-    if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
-        metadata.insert("etag".into(), Value::String(etag));
-    }
-    Value::Object(object)
+    object
 }
 
 /// Backstage's `status.items` for processing errors, with paved's location detail added to
@@ -375,5 +447,46 @@ mod tests {
         let etag = out["metadata"]["etag"].as_str().unwrap().to_string();
         let again = stitch(entity, "u-1", 1, vec![], &[]);
         assert_ne!(again["metadata"]["etag"].as_str().unwrap(), etag);
+    }
+
+    #[test]
+    fn stitching_to_text_gives_the_stitched_entity_serialized() {
+        let owner = Relation {
+            relation_type: "ownedBy".into(),
+            target_ref: EntityRef::parse_full("group:default/team-a").unwrap(),
+        };
+        let cases = [
+            // The usual shape, with relations and an error.
+            (
+                json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                    "metadata": {"name": "web", "annotations": {"a/b": "x \"quoted\" é ✓"}},
+                    "spec": {"type": "service", "owner": "team-a"}}),
+                vec![owner.clone()],
+                vec![Diagnostic::warning("spec.x is not a known field")],
+            ),
+            // Keys after `metadata`, a stored final form (etag and relations in place).
+            (
+                json!({"metadata": {"name": "a", "etag": "old", "namespace": "ns"},
+                    "kind": "Group", "spec": {}, "relations": [], "x-extra": [1, 2.5, null]}),
+                vec![owner],
+                vec![],
+            ),
+            // No metadata at all, and metadata that is not a map (no uid, no etag).
+            (json!({"kind": "Thing"}), vec![], vec![]),
+            (json!({"kind": "Thing", "metadata": "odd"}), vec![], vec![]),
+        ];
+        for (value, relations, errors) in cases {
+            let entity = Entity::from_value(value.clone()).unwrap();
+            let expected = stitch(entity.clone(), "u-1", 3, relations.clone(), &errors);
+            let stitched = stitch_to_text(entity, "u-1", 3, relations, &errors, 0).unwrap();
+            assert_eq!(
+                stitched.text,
+                serde_json::to_string(&expected).unwrap(),
+                "{value}"
+            );
+            assert_eq!(stitched.entity, expected, "{value}");
+            let etag = expected["metadata"]["etag"].as_str().unwrap_or_default();
+            assert_eq!(stitched.etag, etag, "{value}");
+        }
     }
 }

@@ -18,8 +18,16 @@ pub struct SearchRow {
     pub key: String,
     pub value: Option<String>,
     /// The value as the entity spells it, before lower-casing (Backstage's `original_value`):
-    /// facets show it. `None` when `value` is.
+    /// facets show it. `None` when `value` is, and when it is spelled as `value` (in lower
+    /// case already), so the common case costs no second copy.
     pub original_value: Option<String>,
+}
+
+impl SearchRow {
+    /// The value as the entity spells it (see [`SearchRow::original_value`]).
+    pub fn spelled(&self) -> Option<&str> {
+        self.original_value.as_deref().or(self.value.as_deref())
+    }
 }
 
 /// The search rows of a stitched entity, sorted by key and value, without duplicates.
@@ -71,7 +79,9 @@ pub fn search_rows(final_entity: &Value) -> Vec<SearchRow> {
     }
 
     rows.retain(|row| row.key.len() <= MAX_KEY_LENGTH || utf16_len(&row.key) <= MAX_KEY_LENGTH);
-    rows.sort_unstable();
+    rows.sort_unstable_by(|a, b| {
+        (&a.key, &a.value, a.spelled()).cmp(&(&b.key, &b.value, b.spelled()))
+    });
     // One row per key and value; of several spellings (`Java`, `java`) the first in sort order.
     rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
     rows
@@ -306,9 +316,8 @@ fn make_row(key: &str, leaf: Leaf<'_>) -> SearchRow {
     };
     let value = value.filter(|v| v.len() <= MAX_VALUE_LENGTH || utf16_len(v) <= MAX_VALUE_LENGTH);
     let original_value = match (leaf, &value) {
-        (_, None) => None,
-        (Leaf::Str(s), Some(_)) => Some(s.to_string()),
-        (_, Some(v)) => Some(v.clone()),
+        (Leaf::Str(s), Some(v)) if s != v => Some(s.to_string()),
+        _ => None,
     };
     SearchRow {
         key,
@@ -475,10 +484,9 @@ mod tests {
             find("metadata.name")[0].original_value.as_deref(),
             Some("Web")
         );
-        assert_eq!(
-            find("spec.public")[0].original_value.as_deref(),
-            Some("true")
-        );
+        // Spelled as the value already: no second copy, the same spelling.
+        assert_eq!(find("spec.public")[0].original_value, None);
+        assert_eq!(find("spec.public")[0].spelled(), Some("true"));
         let tags = find("metadata.tags");
         assert_eq!(tags.len(), 1);
         assert_eq!(tags[0].original_value.as_deref(), Some("Java"));
@@ -501,8 +509,8 @@ mod tests {
         }));
         assert!(rows.contains(&SearchRow {
             key: "spec.fits".into(),
-            value: Some(fits.clone()),
-            original_value: Some(fits)
+            value: Some(fits),
+            original_value: None
         }));
         assert!(rows.iter().all(|r| !r.key.contains(&long)));
         assert_eq!(

@@ -12,7 +12,7 @@ use crate::sql::{Row, Writer};
 use crate::store::now_millis;
 use crate::*;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-use paved_model::entity::{annotation, stitch};
+use paved_model::entity::{Stitched, annotation, stitch_to_text};
 use paved_model::search::{key_id, search_rows};
 use paved_model::{Diagnostic, Entity, Relation};
 use std::sync::Arc;
@@ -979,11 +979,21 @@ fn compute_stitch(
         if row.orphan {
             entity.set_annotation(annotation::ORPHAN, "true");
         }
-        let final_entity = stitch(entity, &row.uid, generation, relations, &diagnostics);
-        let etag = final_entity["metadata"]["etag"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        // Sized from the processed form, so the text is not grown step by step.
+        let stitched = stitch_to_text(
+            entity,
+            &row.uid,
+            generation,
+            relations,
+            &diagnostics,
+            row.processed.len() * 2,
+        )
+        .map_err(|e| StoreError::Invalid(format!("entity {}: {e}", row.entity_ref)))?;
+        let Stitched {
+            entity: final_entity,
+            text,
+            etag,
+        } = stitched;
         let changed = row.etag.as_deref() != Some(etag.as_str());
         match search_rows_of {
             SearchRows::WhenChanged if !changed => continue,
@@ -992,13 +1002,6 @@ fn compute_stitch(
         }
         push_field_rows(row.id, &final_entity, &mut search);
         if changed {
-            let invalid = |e: &dyn std::fmt::Display| {
-                StoreError::Invalid(format!("entity {}: {e}", row.entity_ref))
-            };
-            // Sized from the processed form, so the text is not grown step by step.
-            let mut text = Vec::with_capacity(row.processed.len() * 2);
-            serde_json::to_writer(&mut text, &final_entity).map_err(|e| invalid(&e))?;
-            let text = String::from_utf8(text).map_err(|e| invalid(&e))?;
             finals.push((row.id, text, etag.clone()));
             changes.push((row.entity_ref, etag));
         }
@@ -1021,15 +1024,12 @@ fn push_field_rows(entity_id: i64, final_entity: &serde_json::Value, out: &mut V
         .collect();
     fields.sort_by_key(|(key, _)| *key);
     for (seq, (key, search_row)) in fields.into_iter().enumerate() {
-        let original = search_row
-            .original_value
-            .filter(|o| Some(o) != search_row.value.as_ref());
         out.push(FieldIndexRow {
             entity_id,
             key,
             seq: i64::try_from(seq).unwrap_or(i64::MAX),
             value: search_row.value,
-            original_value: original,
+            original_value: search_row.original_value,
         });
     }
 }
