@@ -206,23 +206,13 @@ pub fn stitch_to_text(
     size_hint: usize,
 ) -> Result<Stitched, serde_json::Error> {
     let mut object = stitched_without_etag(processed, uid, generation, relations, errors);
-    // The object's compact JSON as `serde_json` writes a map, noting where `metadata` ends.
     let mut text = Vec::with_capacity(size_hint);
-    let mut metadata_end = None;
-    text.push(b'{');
-    for (i, (key, value)) in object.iter().enumerate() {
-        if i > 0 {
-            text.push(b',');
-        }
-        serde_json::to_writer(&mut text, key)?;
-        text.push(b':');
-        serde_json::to_writer(&mut text, value)?;
-        if let (None, "metadata", Value::Object(metadata)) = (metadata_end, key.as_str(), value) {
-            // Before its closing brace; a comma first unless it is empty.
-            metadata_end = Some((text.len() - 1, !metadata.is_empty()));
-        }
-    }
-    text.push(b'}');
+    let metadata = write_json_noting(&mut text, &object, "metadata")?;
+    // Before the closing brace of a `metadata` map; a comma first unless it is empty.
+    let metadata_end = match (metadata, object.get("metadata")) {
+        (Some(range), Some(Value::Object(metadata))) => Some((range.end - 1, !metadata.is_empty())),
+        _ => None,
+    };
     let mut etag = String::new();
     if let Some((end, comma)) = metadata_end {
         etag = content_hash(&text);
@@ -244,6 +234,32 @@ pub fn stitch_to_text(
         text,
         etag,
     })
+}
+
+/// Writes `object` as `serde_json` writes a map in compact form, byte for byte, and returns
+/// where the value under `key` lies in `out`, if there is one: the parts of a serialized
+/// entity (its `spec`, the end of its `metadata`) without serializing them again.
+pub fn write_json_noting(
+    out: &mut Vec<u8>,
+    object: &Map<String, Value>,
+    key: &str,
+) -> Result<Option<std::ops::Range<usize>>, serde_json::Error> {
+    let mut noted = None;
+    out.push(b'{');
+    for (i, (name, value)) in object.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, name)?;
+        out.push(b':');
+        let start = out.len();
+        serde_json::to_writer(&mut *out, value)?;
+        if name == key {
+            noted = Some(start..out.len());
+        }
+    }
+    out.push(b'}');
+    Ok(noted)
 }
 
 /// Everything [`stitch`] writes but the etag, which hashes the rest.

@@ -1,6 +1,6 @@
 //! The values that cross the store boundary.
 
-use paved_model::entity::ContentHash;
+use paved_model::entity::{ContentHash, write_json_noting};
 use paved_model::filter::EntityFilter;
 use paved_model::{Diagnostic, EntityRef, ProcessedEntity, SourcePosition};
 use serde::{Deserialize, Serialize};
@@ -92,27 +92,31 @@ pub struct EncodedEntity {
     pub parent: Option<EntityRef>,
 }
 
+/// An emitted relation with its refs written out: serialized as
+/// [`EmittedRelation`](paved_model::EmittedRelation) is.
+#[derive(Serialize)]
+struct RelationText<'a> {
+    source: &'a str,
+    #[serde(rename = "type")]
+    relation_type: &'a str,
+    target: &'a str,
+}
+
 impl EncodedEntity {
     pub fn encode(entity: &SnapshotEntity) -> Result<EncodedEntity, serde_json::Error> {
         let processed = &entity.processed;
-        let json = serde_json::to_string(&processed.entity)?;
+        // The JSON text, noting where `spec` lies in it for the spec's own hash.
+        let mut json = Vec::new();
+        let spec = write_json_noting(&mut json, processed.entity.as_object(), "spec")?;
+        let json = String::from_utf8(json)
+            .map_err(|e| serde::ser::Error::custom(format!("JSON is not UTF-8: {e}")))?;
         let warnings = if processed.warnings.is_empty() {
             None
         } else {
             Some(serde_json::to_string(&processed.warnings)?)
         };
         let parent_ref = entity.parent.as_ref().map(EntityRef::to_ref_string);
-        // The hash of the JSON text followed by the rest, each serialized into the hash.
-        let mut hash = ContentHash::new();
-        hash.add(json.as_bytes());
-        hash.add_json(&(
-            &processed.relations,
-            &processed.source,
-            &parent_ref,
-            &warnings,
-        ))?;
-        let mut spec_hash = ContentHash::new();
-        spec_hash.add_json(&processed.entity.as_object().get("spec"))?;
+        // Each relation's refs are written out once, for the hash and for the rows.
         let mut relations: Vec<(String, String, String)> = processed
             .relations
             .iter()
@@ -124,6 +128,25 @@ impl EncodedEntity {
                 )
             })
             .collect();
+        // The hash of the JSON text followed by the rest, each serialized into the hash; the
+        // relations as `EmittedRelation` serializes, in the order emitted.
+        let mut hash = ContentHash::new();
+        hash.add(json.as_bytes());
+        let emitted: Vec<RelationText<'_>> = relations
+            .iter()
+            .map(|(source, relation_type, target)| RelationText {
+                source,
+                relation_type,
+                target,
+            })
+            .collect();
+        hash.add_json(&(&emitted, &processed.source, &parent_ref, &warnings))?;
+        drop(emitted);
+        let mut spec_hash = ContentHash::new();
+        match spec {
+            Some(range) => spec_hash.add(&json.as_bytes()[range]),
+            None => spec_hash.add(b"null"),
+        }
         relations.sort_unstable();
         relations.dedup();
         Ok(EncodedEntity {
@@ -291,4 +314,79 @@ pub struct ChangeEvent {
     pub etag: Option<String>,
     /// Unix milliseconds.
     pub at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paved_model::{EmittedRelation, Entity};
+    use serde_json::json;
+
+    fn snapshot_entity(value: serde_json::Value, warnings: Vec<Diagnostic>) -> SnapshotEntity {
+        let entity = Entity::from_value(value).expect("an object");
+        let me = entity.entity_ref();
+        let team = EntityRef::parse_full("group:default/Team-É").expect("ref");
+        SnapshotEntity {
+            processed: ProcessedEntity {
+                entity_ref: me.clone(),
+                relations: vec![
+                    EmittedRelation {
+                        source: me.clone(),
+                        relation_type: "ownedBy".into(),
+                        target: team.clone(),
+                    },
+                    EmittedRelation {
+                        source: team,
+                        relation_type: "ownerOf".into(),
+                        target: me,
+                    },
+                ],
+                entity,
+                source: SourcePosition {
+                    file: "/c/\"quoted\".yaml".into(),
+                    line: 3,
+                    column: 1,
+                },
+                warnings,
+            },
+            parent: Some(EntityRef::parse_full("location:default/root").expect("ref")),
+        }
+    }
+
+    /// Stored hashes must not change from one version to the next (an unchanged entity
+    /// would be written again): the hashes as they were first defined, spelled out here.
+    #[test]
+    fn content_and_spec_hashes_keep_their_definition() {
+        let with_spec = json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+            "metadata": {"name": "web", "annotations": {"a": "é ✓ \"q\" \\ \n"}},
+            "spec": {"type": "service", "owner": "Team-É", "x": [1, 2.5, null, {"y": true}]},
+            "after": "spec"});
+        let without_spec = json!({"apiVersion": "v1", "kind": "Thing", "metadata": {"name": "t"}});
+        for (value, warnings) in [
+            (
+                with_spec,
+                vec![Diagnostic::warning("spec.x is not a known field")],
+            ),
+            (without_spec, vec![]),
+        ] {
+            let entity = snapshot_entity(value, warnings);
+            let encoded = EncodedEntity::encode(&entity).expect("encodes");
+            let processed = &entity.processed;
+            let json = serde_json::to_string(&processed.entity).unwrap();
+            assert_eq!(encoded.json, json);
+            let warnings = (!processed.warnings.is_empty())
+                .then(|| serde_json::to_string(&processed.warnings).unwrap());
+            let parent = entity.parent.as_ref().map(ToString::to_string);
+            let mut hash = ContentHash::new();
+            hash.add(json.as_bytes());
+            hash.add_json(&(&processed.relations, &processed.source, &parent, &warnings))
+                .unwrap();
+            assert_eq!(encoded.hash, hash.finish(), "{json}");
+            let mut spec_hash = ContentHash::new();
+            spec_hash
+                .add_json(&processed.entity.as_object().get("spec"))
+                .unwrap();
+            assert_eq!(encoded.spec_hash, spec_hash.finish(), "{json}");
+        }
+    }
 }

@@ -1100,25 +1100,32 @@ async fn a_retained_entity_keeps_its_previous_version_with_the_new_error() {
     .await;
 }
 
+/// Group `team-a` from one location and two components it owns (`web`, `api`) from
+/// another, which is returned.
+async fn team_and_two_services(store: &Store) -> StoredLocation {
+    let teams = location(store, "/teams.yaml").await;
+    let services = location(store, "/services.yaml").await;
+    store
+        .apply_location_snapshot(snap(&teams, vec![group("team-a", "/teams.yaml")]))
+        .await
+        .unwrap();
+    store
+        .apply_location_snapshot(snap(
+            &services,
+            vec![
+                component("web", "team-a", "/s.yaml"),
+                component("api", "team-a", "/s.yaml"),
+            ],
+        ))
+        .await
+        .unwrap();
+    services
+}
+
 #[tokio::test]
 async fn deleting_a_location_removes_its_entities_and_restitches_neighbours() {
     on_each_backend(|store| async move {
-        let teams = location(&store, "/teams.yaml").await;
-        let services = location(&store, "/services.yaml").await;
-        store
-            .apply_location_snapshot(snap(&teams, vec![group("team-a", "/teams.yaml")]))
-            .await
-            .unwrap();
-        store
-            .apply_location_snapshot(snap(
-                &services,
-                vec![
-                    component("web", "team-a", "/s.yaml"),
-                    component("api", "team-a", "/s.yaml"),
-                ],
-            ))
-            .await
-            .unwrap();
+        let services = team_and_two_services(&store).await;
         assert_eq!(
             relations_of(&must_get(&store, "group:default/team-a").await),
             [
@@ -1153,63 +1160,39 @@ async fn deleting_a_location_removes_its_entities_and_restitches_neighbours() {
     .await;
 }
 
-/// Rows of the field index and of the relations whose entity is gone: (search, relations).
-async fn rows_without_entity(url: &str) -> (i64, i64) {
+/// Rows of the field index and of the relations, (search, relations); with `orphaned` only
+/// those whose entity is gone.
+async fn field_and_relation_rows(url: &str, orphaned: bool) -> (i64, i64) {
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(url).await.expect("database");
-    let (search,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM search WHERE entity_id NOT IN (SELECT id FROM entities)",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("search rows");
-    let (relations,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM relations \
-         WHERE originating_entity_id NOT IN (SELECT id FROM entities)",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("relation rows");
-    pool.close().await;
-    (search, relations)
-}
-
-async fn row_counts(url: &str) -> (i64, i64) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url).await.expect("database");
-    let (search,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM search")
+    let mut counts = [0; 2];
+    for (count, (table, entity_column)) in counts.iter_mut().zip([
+        ("search", "entity_id"),
+        ("relations", "originating_entity_id"),
+    ]) {
+        let only_orphaned = if orphaned {
+            format!(" WHERE {entity_column} NOT IN (SELECT id FROM entities)")
+        } else {
+            String::new()
+        };
+        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table}{only_orphaned}"
+        )))
         .fetch_one(&pool)
         .await
-        .expect("search rows");
-    let (relations,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM relations")
-        .fetch_one(&pool)
-        .await
-        .expect("relation rows");
+        .expect("row count");
+        *count = n;
+    }
     pool.close().await;
-    (search, relations)
+    (counts[0], counts[1])
 }
 
 #[tokio::test]
 async fn removed_entities_take_their_field_index_and_relation_rows_with_them() {
     on_each_backend_url(|url| async move {
         let store = connect(&url).await.expect("store");
-        let teams = location(&store, "/teams.yaml").await;
-        let services = location(&store, "/services.yaml").await;
-        store
-            .apply_location_snapshot(snap(&teams, vec![group("team-a", "/teams.yaml")]))
-            .await
-            .unwrap();
-        store
-            .apply_location_snapshot(snap(
-                &services,
-                vec![
-                    component("web", "team-a", "/s.yaml"),
-                    component("api", "team-a", "/s.yaml"),
-                ],
-            ))
-            .await
-            .unwrap();
-        let (search, relations) = row_counts(&url).await;
+        let services = team_and_two_services(&store).await;
+        let (search, relations) = field_and_relation_rows(&url, false).await;
         assert!(search > 0 && relations > 0, "{search} {relations}");
 
         // One entity by uid, then a whole location: no row of theirs stays behind.
@@ -1220,13 +1203,13 @@ async fn removed_entities_take_their_field_index_and_relation_rows_with_them() {
                 .await
                 .unwrap()
         );
-        assert_eq!(rows_without_entity(&url).await, (0, 0));
-        let (after_one, _) = row_counts(&url).await;
+        assert_eq!(field_and_relation_rows(&url, true).await, (0, 0));
+        let (after_one, _) = field_and_relation_rows(&url, false).await;
         assert!(after_one < search, "{after_one} of {search}");
         assert!(store.delete_location(&services.id).await.unwrap());
-        assert_eq!(rows_without_entity(&url).await, (0, 0));
+        assert_eq!(field_and_relation_rows(&url, true).await, (0, 0));
         // The group keeps its own rows; it emits no relation itself.
-        let (search_left, relations_left) = row_counts(&url).await;
+        let (search_left, relations_left) = field_and_relation_rows(&url, false).await;
         assert!(search_left > 0, "{search_left}");
         assert_eq!(relations_left, 0);
         store.close().await;
