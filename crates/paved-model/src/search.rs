@@ -40,10 +40,68 @@ impl SearchRow {
 /// `relations.<type> = <targetRef>`.
 pub fn search_rows(final_entity: &Value) -> Vec<SearchRow> {
     let mut rows = Vec::with_capacity(64);
-    let mut path = String::with_capacity(64);
-    visit(&mut path, final_entity, Depth::Root, &mut |key, leaf| {
-        rows.push(make_row(key, leaf))
+    for_each_row(final_entity, &mut |key, leaf| {
+        let (value, original_value) = row_values(leaf);
+        rows.push(SearchRow {
+            key: key.to_string(),
+            value,
+            original_value,
+        });
     });
+    rows.sort_unstable_by(|a, b| {
+        (&a.key, &a.value, a.spelled()).cmp(&(&b.key, &b.value, b.spelled()))
+    });
+    // One row per key and value; of several spellings (`Java`, `java`) the first in sort order.
+    rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
+    rows
+}
+
+/// A row of [`keyed_search_rows`]: a [`SearchRow`] with its key as the field index stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyedSearchRow {
+    /// [`key_id`] of the row's key.
+    pub key: i64,
+    pub value: Option<String>,
+    pub original_value: Option<String>,
+}
+
+impl KeyedSearchRow {
+    /// The value as the entity spells it (see [`SearchRow::original_value`]).
+    pub fn spelled(&self) -> Option<&str> {
+        self.original_value.as_deref().or(self.value.as_deref())
+    }
+}
+
+/// [`search_rows`] as the field index stores them: the same rows, each key as its number
+/// ([`key_id`], looked up on the walk's own buffer, so no key is copied), ordered by that
+/// number, then value and spelling.
+pub fn keyed_search_rows(final_entity: &Value) -> Vec<KeyedSearchRow> {
+    let mut rows = Vec::with_capacity(64);
+    for_each_row(final_entity, &mut |key, leaf| {
+        let (value, original_value) = row_values(leaf);
+        rows.push(KeyedSearchRow {
+            key: key_id(key),
+            value,
+            original_value,
+        });
+    });
+    rows.sort_unstable_by(|a, b| {
+        (a.key, &a.value, a.spelled()).cmp(&(b.key, &b.value, b.spelled()))
+    });
+    rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
+    rows
+}
+
+/// Calls `emit(key, leaf)` for every row of the search index of a stitched entity, before
+/// sorting and removing duplicates (see [`search_rows`]); keys too long to index are left out.
+fn for_each_row(final_entity: &Value, emit: &mut impl FnMut(&str, Leaf<'_>)) {
+    let mut emit = |key: &str, leaf: Leaf<'_>| {
+        if key.len() <= MAX_KEY_LENGTH || utf16_len(key) <= MAX_KEY_LENGTH {
+            emit(key, leaf);
+        }
+    };
+    let mut path = String::with_capacity(64);
+    visit(&mut path, final_entity, Depth::Root, &mut emit);
 
     let metadata = final_entity.get("metadata").and_then(Value::as_object);
     let metadata_field = |name: &str| {
@@ -53,38 +111,31 @@ pub fn search_rows(final_entity: &Value) -> Vec<SearchRow> {
     };
     for name in ["metadata.name", "metadata.namespace", "metadata.uid"] {
         let field = &name["metadata.".len()..];
-        rows.push(make_row(name, metadata_field(field)));
+        emit(name, metadata_field(field));
     }
     let namespace = metadata.and_then(|m| m.get("namespace"));
     if namespace
         .is_none_or(|ns| matches!(ns, Value::Null | Value::Bool(false)) || ns.as_str() == Some(""))
     {
-        rows.push(make_row(
+        emit(
             "metadata.namespace",
             Leaf::Str(crate::entity_ref::DEFAULT_NAMESPACE),
-        ));
+        );
     }
 
     if let Some(relations) = final_entity.get("relations").and_then(Value::as_array) {
+        let mut key = String::with_capacity(32);
         for relation in relations {
             let Some(relation_type) = relation.get("type").and_then(Value::as_str) else {
                 continue;
             };
             let target = relation.get("targetRef").map_or(Leaf::Null, Leaf::of);
-            let mut key = String::with_capacity(10 + relation_type.len());
+            key.clear();
             key.push_str("relations.");
             push_lowercase(&mut key, relation_type);
-            rows.push(make_row(&key, target));
+            emit(&key, target);
         }
     }
-
-    rows.retain(|row| row.key.len() <= MAX_KEY_LENGTH || utf16_len(&row.key) <= MAX_KEY_LENGTH);
-    rows.sort_unstable_by(|a, b| {
-        (&a.key, &a.value, a.spelled()).cmp(&(&b.key, &b.value, b.spelled()))
-    });
-    // One row per key and value; of several spellings (`Java`, `java`) the first in sort order.
-    rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
-    rows
 }
 
 /// How the field index stores a key: its first 63 bits of SHA-256, a non-negative integer.
@@ -305,8 +356,8 @@ fn push_lowercase(buffer: &mut String, s: &str) {
 }
 
 /// A row from a key that is already lower-case.
-fn make_row(key: &str, leaf: Leaf<'_>) -> SearchRow {
-    let key = key.to_string();
+/// A leaf's (value, original value) as a row stores them (see [`SearchRow`]).
+fn row_values(leaf: Leaf<'_>) -> (Option<String>, Option<String>) {
     let value = match leaf {
         Leaf::Null | Leaf::Other => None,
         Leaf::Str(s) => Some(lower(s)),
@@ -319,11 +370,7 @@ fn make_row(key: &str, leaf: Leaf<'_>) -> SearchRow {
         (Leaf::Str(s), Some(v)) if s != v => Some(s.to_string()),
         _ => None,
     };
-    SearchRow {
-        key,
-        value,
-        original_value,
-    }
+    (value, original_value)
 }
 
 fn lower(s: &str) -> String {
@@ -469,6 +516,39 @@ mod tests {
                 metadata.uid = <null>
             "#]],
         );
+    }
+
+    #[test]
+    fn keyed_rows_are_the_rows_by_key_number() {
+        let entities = [
+            json!({
+                "apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                "metadata": {"name": "Web", "uid": "u-1", "tags": ["java", "Java", "Go"],
+                    "annotations": {"A/B": "X", "c": 2.5}, "etag": "e"},
+                "spec": {"type": "service", "owner": "Team-A", "public": true, "n": null,
+                    "deep": {"list": [{"k": "v"}, 3]}},
+                "relations": [
+                    {"type": "ownedBy", "targetRef": "group:default/team-a"},
+                    {"type": "dependsOn", "targetRef": "resource:default/DB"},
+                    {"type": "dependsOn", "targetRef": "resource:default/cache"}
+                ],
+                "status": {"items": []}
+            }),
+            json!({"kind": "Thing", "metadata": {"namespace": ""}}),
+        ];
+        for entity in entities {
+            let mut expected: Vec<KeyedSearchRow> = search_rows(&entity)
+                .into_iter()
+                .map(|row| KeyedSearchRow {
+                    key: key_id(&row.key),
+                    value: row.value,
+                    original_value: row.original_value,
+                })
+                .collect();
+            // The store's order: by key number, then as `search_rows` sorts within a key.
+            expected.sort_by_key(|row| row.key);
+            assert_eq!(keyed_search_rows(&entity), expected, "{entity}");
+        }
     }
 
     #[test]

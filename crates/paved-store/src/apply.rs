@@ -13,7 +13,7 @@ use crate::store::now_millis;
 use crate::*;
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use paved_model::entity::{Stitched, annotation, stitch_to_text};
-use paved_model::search::{key_id, search_rows};
+use paved_model::search::keyed_search_rows;
 use paved_model::{Diagnostic, Entity, Relation};
 use std::sync::Arc;
 
@@ -1018,18 +1018,13 @@ fn compute_stitch(
 /// entity. On SQLite the rows are the clustered key (entity, key, seq), so an entity's rows
 /// are appended in the B-tree's order.
 fn push_field_rows(entity_id: i64, final_entity: &serde_json::Value, out: &mut Vec<FieldIndexRow>) {
-    let mut fields: Vec<(i64, paved_model::search::SearchRow)> = search_rows(final_entity)
-        .into_iter()
-        .map(|row| (key_id(&row.key), row))
-        .collect();
-    fields.sort_by_key(|(key, _)| *key);
-    for (seq, (key, search_row)) in fields.into_iter().enumerate() {
+    for (seq, row) in keyed_search_rows(final_entity).into_iter().enumerate() {
         out.push(FieldIndexRow {
             entity_id,
-            key,
+            key: row.key,
             seq: i64::try_from(seq).unwrap_or(i64::MAX),
-            value: search_row.value,
-            original_value: search_row.original_value,
+            value: row.value,
+            original_value: row.original_value,
         });
     }
 }
