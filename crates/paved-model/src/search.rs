@@ -39,21 +39,14 @@ impl SearchRow {
 /// missing), a missing namespace also matches `default`; each relation becomes
 /// `relations.<type> = <targetRef>`.
 pub fn search_rows(final_entity: &Value) -> Vec<SearchRow> {
-    let mut rows = Vec::with_capacity(64);
-    for_each_row(final_entity, &mut |key, leaf| {
-        let (value, original_value) = row_values(leaf);
-        rows.push(SearchRow {
-            key: key.to_string(),
+    sorted_rows(final_entity, str::to_string)
+        .into_iter()
+        .map(|(key, value, original_value)| SearchRow {
+            key,
             value,
             original_value,
-        });
-    });
-    rows.sort_unstable_by(|a, b| {
-        (&a.key, &a.value, a.spelled()).cmp(&(&b.key, &b.value, b.spelled()))
-    });
-    // One row per key and value; of several spellings (`Java`, `java`) the first in sort order.
-    rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
-    rows
+        })
+        .collect()
 }
 
 /// A row of [`keyed_search_rows`]: a [`SearchRow`] with its key as the field index stores it.
@@ -76,19 +69,35 @@ impl KeyedSearchRow {
 /// ([`key_id`], looked up on the walk's own buffer, so no key is copied), ordered by that
 /// number, then value and spelling.
 pub fn keyed_search_rows(final_entity: &Value) -> Vec<KeyedSearchRow> {
+    sorted_rows(final_entity, key_id)
+        .into_iter()
+        .map(|(key, value, original_value)| KeyedSearchRow {
+            key,
+            value,
+            original_value,
+        })
+        .collect()
+}
+
+/// A row as (key, value, original value).
+type RowParts<K> = (K, Option<String>, Option<String>);
+
+/// The value as the entity spells it (see [`SearchRow::original_value`]).
+fn spelled<K>((_, value, original): &RowParts<K>) -> Option<&str> {
+    original.as_deref().or(value.as_deref())
+}
+
+/// The rows of [`for_each_row`], each key made by `key_of`, sorted by key, value and
+/// spelling, one per key and value: of several spellings (`Java`, `java`) the first in that
+/// order.
+fn sorted_rows<K: Ord>(final_entity: &Value, key_of: impl Fn(&str) -> K) -> Vec<RowParts<K>> {
     let mut rows = Vec::with_capacity(64);
     for_each_row(final_entity, &mut |key, leaf| {
         let (value, original_value) = row_values(leaf);
-        rows.push(KeyedSearchRow {
-            key: key_id(key),
-            value,
-            original_value,
-        });
+        rows.push((key_of(key), value, original_value));
     });
-    rows.sort_unstable_by(|a, b| {
-        (a.key, &a.value, a.spelled()).cmp(&(b.key, &b.value, b.spelled()))
-    });
-    rows.dedup_by(|later, kept| later.key == kept.key && later.value == kept.value);
+    rows.sort_unstable_by(|a, b| (&a.0, &a.1, spelled(a)).cmp(&(&b.0, &b.1, spelled(b))));
+    rows.dedup_by(|later, kept| later.0 == kept.0 && later.1 == kept.1);
     rows
 }
 
@@ -355,7 +364,6 @@ fn push_lowercase(buffer: &mut String, s: &str) {
     }
 }
 
-/// A row from a key that is already lower-case.
 /// A leaf's (value, original value) as a row stores them (see [`SearchRow`]).
 fn row_values(leaf: Leaf<'_>) -> (Option<String>, Option<String>) {
     let value = match leaf {
