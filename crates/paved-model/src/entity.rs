@@ -227,8 +227,7 @@ pub fn stitch_to_text(
     if let Some(Value::Object(metadata)) = object.get_mut("metadata") {
         metadata.insert("etag".into(), Value::String(etag.clone()));
     }
-    let text = String::from_utf8(text)
-        .map_err(|e| serde::ser::Error::custom(format!("serialized JSON is not UTF-8: {e}")))?;
+    let text = json_text(text)?;
     Ok(Stitched {
         entity: Value::Object(object),
         text,
@@ -260,6 +259,12 @@ pub fn write_json_noting(
     }
     out.push(b'}');
     Ok(noted)
+}
+
+/// Bytes [`write_json_noting`] (or `serde_json`) wrote, as text.
+pub fn json_text(bytes: Vec<u8>) -> Result<String, serde_json::Error> {
+    String::from_utf8(bytes)
+        .map_err(|e| serde::ser::Error::custom(format!("serialized JSON is not UTF-8: {e}")))
 }
 
 /// Everything [`stitch`] writes but the etag, which hashes the rest.

@@ -23,6 +23,17 @@ impl Backend {
         }
     }
 
+    /// `verb` (`INSERT`, `UPDATE`) for a statement inside a write transaction, which any error
+    /// rolls back whole: on SQLite `verb OR FAIL`, which spares the statement an undo journal
+    /// of its own (a copy of every page it changes) when each of its constraints can fail it
+    /// alone — no immediate foreign key. PostgreSQL keeps no such journal.
+    pub(crate) fn or_fail(self, verb: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("{verb} OR FAIL"),
+            Backend::Postgres => verb.to_string(),
+        }
+    }
+
     /// Bind parameters per statement: SQLite allows 32 766, PostgreSQL 65 535. Chunks stay well
     /// below both so a statement's text stays small enough to cache.
     pub(crate) fn max_binds(self) -> usize {
@@ -580,9 +591,8 @@ impl InsertRow for (&str, Option<&str>, i64) {
 /// costs more than the insert (and the reverse holds on SQLite, where `json_each` parses
 /// each row's array once per column).
 ///
-/// They run inside a write transaction (an ingestion's, a stitch's, a removal's), which any
-/// error rolls back whole; on SQLite they are `INSERT OR FAIL`, which spares each statement
-/// an undo journal of its own.
+/// They run inside a write transaction (an ingestion's, a stitch's, a removal's), so they
+/// insert [`Backend::or_fail`].
 pub(crate) struct EncodedRows(Vec<Sql>);
 
 impl EncodedRows {
@@ -597,7 +607,11 @@ impl EncodedRows {
         let mut statements = Vec::new();
         match backend {
             Backend::Sqlite => {
-                let head = format!("INSERT OR FAIL INTO {table} ({}) VALUES ", names.join(", "));
+                let head = format!(
+                    "{} INTO {table} ({}) VALUES ",
+                    backend.or_fail("INSERT"),
+                    names.join(", ")
+                );
                 let per_statement = (backend.max_binds() / columns.len().max(1)).max(1);
                 for (chunk, full) in owned_chunks(rows, per_statement) {
                     let mut sql = Sql::new(&head);

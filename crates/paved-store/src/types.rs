@@ -1,6 +1,6 @@
 //! The values that cross the store boundary.
 
-use paved_model::entity::{ContentHash, write_json_noting};
+use paved_model::entity::{ContentHash, json_text, write_json_noting};
 use paved_model::filter::EntityFilter;
 use paved_model::{Diagnostic, EntityRef, ProcessedEntity, SourcePosition};
 use serde::{Deserialize, Serialize};
@@ -108,8 +108,7 @@ impl EncodedEntity {
         // The JSON text, noting where `spec` lies in it for the spec's own hash.
         let mut json = Vec::new();
         let spec = write_json_noting(&mut json, processed.entity.as_object(), "spec")?;
-        let json = String::from_utf8(json)
-            .map_err(|e| serde::ser::Error::custom(format!("JSON is not UTF-8: {e}")))?;
+        let json = json_text(json)?;
         let warnings = if processed.warnings.is_empty() {
             None
         } else {
@@ -141,7 +140,6 @@ impl EncodedEntity {
             })
             .collect();
         hash.add_json(&(&emitted, &processed.source, &parent_ref, &warnings))?;
-        drop(emitted);
         let mut spec_hash = ContentHash::new();
         match spec {
             Some(range) => spec_hash.add(&json.as_bytes()[range]),
