@@ -100,8 +100,8 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
             let filters = combined_filters(kind.as_deref(), &filters);
             let items = list_entities(&api, &filters, limit, usize::from(page_size)).await?;
             match format {
-                ListFormat::Json => println!("{}", serde_json::to_string_pretty(&items)?),
-                ListFormat::Table => print!("{}", entity_table(&items)),
+                ListFormat::Json => outln!("{}", serde_json::to_string_pretty(&items)?)?,
+                ListFormat::Table => out!("{}", entity_table(&items))?,
             }
         }
         CatalogCommand::Get { server, entity } => {
@@ -114,7 +114,7 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
                 segment(entity_ref.name())
             );
             let entity = api.call(Method::GET, &path, &[], None).await?;
-            println!("{}", serde_json::to_string_pretty(&entity)?);
+            outln!("{}", serde_json::to_string_pretty(&entity)?)?;
         }
         CatalogCommand::Import {
             server,
@@ -138,7 +138,7 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
                 )
                 .await;
             spinner.finish_and_clear();
-            print!("{}", import_summary(&result?, dry_run));
+            out!("{}", import_summary(&result?, dry_run))?;
         }
         CatalogCommand::Refresh { server, entity } => {
             let api = Api::from_args(&server)?;
@@ -150,7 +150,7 @@ async fn run_async(command: CatalogCommand) -> anyhow::Result<()> {
                 Some(json!({"entityRef": entity_ref.to_string()})),
             )
             .await?;
-            println!("refreshed {entity_ref}");
+            outln!("refreshed {entity_ref}")?;
         }
     }
     Ok(())

@@ -3,6 +3,11 @@
 //!
 //! Exit codes: 0 success, 1 a user error (one clear message on stderr), 2 a usage error (clap).
 #![forbid(unsafe_code)]
+// Commands print through `out!`/`outln!` (the `output` module), which survive a closed pipe.
+#![deny(clippy::print_stdout)]
+
+#[macro_use]
+mod output;
 
 mod client;
 
@@ -116,14 +121,15 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Catalog(command) => client::run(command),
         Command::Template(command) => template::run(command),
-        Command::Config(ConfigCommand::Docs) => {
-            print!("{}", config::reference_markdown());
-            Ok(ExitCode::SUCCESS)
+        Command::Config(ConfigCommand::Docs) => out!("{}", config::reference_markdown())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
+        Command::Config(ConfigCommand::Show(args)) => {
+            serve::load_config(&args).and_then(|config| {
+                out!("{}", config.to_redacted_yaml())?;
+                Ok(ExitCode::SUCCESS)
+            })
         }
-        Command::Config(ConfigCommand::Show(args)) => serve::load_config(&args).map(|config| {
-            print!("{}", config.to_redacted_yaml());
-            ExitCode::SUCCESS
-        }),
     };
     match outcome {
         Ok(code) => code,

@@ -103,7 +103,7 @@ fn folder_of(path: &Path) -> PathBuf {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = load_config(&args.config)?;
     if args.print_config {
-        print!("{}", config.to_redacted_yaml());
+        out!("{}", config.to_redacted_yaml())?;
         return Ok(ExitCode::SUCCESS);
     }
     let tokens = config.resolve_tokens()?;
@@ -431,7 +431,7 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     };
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
-    println!("paved listening on http://{address}");
+    outln!("paved listening on http://{address}")?;
     tracing::info!(%address, backend = catalog.backend(), locations = specs.len(), "paved listening on http://{address}");
     let served = paved_server::serve(listener, state, shutdown_signal()).await;
     refresh_loop.abort();

@@ -188,16 +188,16 @@ async fn run_async(args: RunArgs, dry_run: bool) -> anyhow::Result<ExitCode> {
         }
     }
     if args.output.is_some() {
-        println!("{} files in {}", files.len(), workspace.display());
+        outln!("{} files in {}", files.len(), workspace.display())?;
     } else {
         for file in &files {
-            println!(
+            outln!(
                 "{}",
                 file.strip_prefix(&workspace).unwrap_or(file).display()
-            );
+            )?;
         }
     }
-    print_output(&outcome.output);
+    print_output(&outcome.output)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -370,24 +370,25 @@ fn prepare_output(dir: &Path) -> anyhow::Result<PathBuf> {
     std::path::absolute(dir).with_context(|| format!("cannot resolve {}", dir.display()))
 }
 
-fn print_output(output: &Value) {
+fn print_output(output: &Value) -> std::io::Result<()> {
     if let Some(links) = output.get("links").and_then(Value::as_array) {
         for link in links {
             let title = link.get("title").and_then(Value::as_str).unwrap_or("link");
             if let Some(url) = link.get("url").and_then(Value::as_str) {
-                println!("{title}: {url}");
+                outln!("{title}: {url}")?;
             } else if let Some(entity) = link.get("entityRef").and_then(Value::as_str) {
-                println!("{title}: {entity}");
+                outln!("{title}: {entity}")?;
             }
         }
     }
     if let Some(text) = output.get("text").and_then(Value::as_array) {
         for item in text {
             if let Some(content) = item.get("content").and_then(Value::as_str) {
-                println!("{content}");
+                outln!("{content}")?;
             }
         }
     }
+    Ok(())
 }
 
 /// The catalog of `--server`, for the guardrails and catalog actions.

@@ -26,10 +26,10 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Text => {
             for (_, diagnostics) in &results {
                 for diagnostic in diagnostics {
-                    println!("{diagnostic}");
+                    outln!("{diagnostic}")?;
                 }
             }
-            println!("{}", summary(results.len(), errors, warnings));
+            outln!("{}", summary(results.len(), errors, warnings))?;
         }
         OutputFormat::Json => {
             let report = serde_json::json!({
@@ -40,7 +40,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
                 })).collect::<Vec<_>>(),
                 "summary": { "files": results.len(), "errors": errors, "warnings": warnings },
             });
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?)?;
         }
     }
     Ok(if errors > 0 {

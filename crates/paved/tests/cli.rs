@@ -156,6 +156,37 @@ fn validate_reports_file_line_column_and_exits_1() {
     assert_eq!(report["files"][1]["valid"], true);
 }
 
+/// `paved validate … | head -1`: the reader closes the pipe before paved has printed
+/// everything. That is no error of paved's: no panic, and the exit code is still the verdict.
+#[test]
+fn validate_into_a_pipe_closed_early_keeps_its_exit_code() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // ~3,000 error lines: far more than a pipe buffers, so writes meet the closed pipe
+    // whenever the reader goes away.
+    for n in 0..3_000 {
+        write(
+            &dir.path().join(format!("catalog/bad-{n}.yaml")),
+            BAD_COMPONENT,
+        );
+    }
+    for format in ["text", "json"] {
+        let mut child = paved(dir.path())
+            .args(["validate", "catalog", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("paved starts");
+        let mut stdout = child.stdout.take().expect("stdout piped");
+        let mut first = [0_u8; 1];
+        stdout.read_exact(&mut first).expect("paved prints");
+        drop(stdout);
+        let output = child.wait_with_output().expect("paved ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{format}: {stderr}");
+        assert!(stderr.is_empty(), "{format}: nothing on stderr: {stderr}");
+    }
+}
+
 #[test]
 fn validate_accepts_the_demo_catalog() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
