@@ -145,7 +145,7 @@ impl SnapshotApply {
         conn: &mut Writer,
         entities: Vec<EncodedEntity>,
     ) -> StoreResult<()> {
-        for (chunk, _) in owned_chunks(entities, APPLY_CHUNK) {
+        for chunk in owned_chunks(entities, APPLY_CHUNK) {
             self.add_chunk(conn, chunk).await?;
             if self.deferred_relation_indexes.is_none()
                 && self.backend == Backend::Sqlite
