@@ -431,7 +431,10 @@ async fn serve(config: Config, tokens: Vec<crate::config::ResolvedToken>) -> any
     };
 
     // The address goes to stdout (port 0 picks one; scripts and tests read it from here).
-    outln!("paved listening on http://{address}")?;
+    // A server whose stdout cannot be written keeps serving: the log says where it listens.
+    if let Err(error) = outln!("paved listening on http://{address}") {
+        tracing::warn!(%error, "cannot print the address to stdout");
+    }
     tracing::info!(%address, backend = catalog.backend(), locations = specs.len(), "paved listening on http://{address}");
     let served = paved_server::serve(listener, state, shutdown_signal()).await;
     refresh_loop.abort();
