@@ -185,6 +185,23 @@ pub fn clean_repo_path(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Whether a location written as a path names a git repository on this machine rather than
+/// files: a bare repository (`/srv/repos/web.git`, with or without `?ref=…&path=…`), or any
+/// repository folder followed by a `?ref=` or `?path=` query. A working tree named without a
+/// query stays a folder of files (uncommitted changes included).
+pub fn is_local_git_target(target: &str) -> bool {
+    if target.contains("://") {
+        return false;
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (Path::new(path), Some(query)),
+        None => (Path::new(target), None),
+    };
+    let bare = path.join("HEAD").is_file() && path.join("objects").is_dir();
+    let with_query = query.is_some_and(|q| q.starts_with("ref=") || q.starts_with("path="));
+    bare || (with_query && path.join(".git").exists())
+}
+
 /// Whether a location target is a glob pattern rather than a path.
 pub fn is_glob(target: &str) -> bool {
     target.contains(['*', '?', '[', '{'])

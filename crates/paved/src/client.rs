@@ -178,7 +178,11 @@ fn combined_filters(kind: Option<&str>, filters: &[String]) -> Vec<String> {
 /// a `url` (`https://…`, `git@host:org/repo.git`).
 fn location_of(target: &str) -> (&'static str, String) {
     let path = Path::new(target);
-    if !target.contains("://") && !target.starts_with("git@") && path.exists() {
+    if !target.contains("://")
+        && !target.starts_with("git@")
+        && !paved_catalog::location::is_local_git_target(target)
+        && path.exists()
+    {
         let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         ("file", absolute.display().to_string())
     } else {

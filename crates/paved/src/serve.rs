@@ -48,10 +48,14 @@ pub fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
     Ok(Config::load(&sources)?)
 }
 
-/// `--location` values: anything with a scheme or `git@` is a `url`; otherwise it must be an
+/// `--location` values: anything with a scheme or `git@`, and a local git repository
+/// (`paved_catalog::location::is_local_git_target`), is a `url`; otherwise it must be an
 /// existing path, registered as `file` with its absolute path.
 fn location_from_argument(value: &str) -> anyhow::Result<LocationConfig> {
-    if value.contains("://") || value.starts_with("git@") {
+    if value.contains("://")
+        || value.starts_with("git@")
+        || paved_catalog::location::is_local_git_target(value)
+    {
         return Ok(LocationConfig {
             kind: LocationType::Url,
             target: value.to_owned(),
@@ -571,6 +575,36 @@ mod tests {
         assert_eq!(folder_of(Path::new(&glob.target)), dir.path());
         let err = location_from_argument("/no/such/folder/*.yaml").expect_err("missing base");
         assert!(err.to_string().contains("/no/such/folder"), "{err}");
+    }
+
+    #[test]
+    fn a_local_git_repository_is_read_through_git() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .status()
+                .expect("git runs");
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "-q", "--bare", "web.git"]);
+        git(&["init", "-q", "work"]);
+        let bare = dir.path().join("web.git").display().to_string();
+        let work = dir.path().join("work").display().to_string();
+        for (value, kind) in [
+            (bare.clone(), LocationType::Url),
+            (
+                format!("{bare}?ref=v2&path=svc/catalog-info.yaml"),
+                LocationType::Url,
+            ),
+            (format!("{work}?ref=main"), LocationType::Url),
+            // A working tree named alone is a folder of files, uncommitted changes included.
+            (work.clone(), LocationType::File),
+        ] {
+            let location = location_from_argument(&value).expect("classified");
+            assert_eq!((location.kind, location.target), (kind, value));
+        }
     }
 
     #[test]
