@@ -596,7 +596,7 @@ impl InsertRow for FieldIndexRow {
     }
 }
 
-impl InsertRow for (i64, &str, &str, &str) {
+impl InsertRow for (i64, String, String, String) {
     fn bind_columns(self, sql: &mut Sql) {
         sql.bind(self.0)
             .push(", ")
