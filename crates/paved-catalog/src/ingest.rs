@@ -351,6 +351,9 @@ impl Reader {
                 .map_err(|e| CatalogError::Internal(e.to_string()))?
             }
             ParsedTarget::Git(git) => {
+                if let Some(repository) = git.local_repository() {
+                    self.roots.check(&repository)?;
+                }
                 let key = (git.remote.clone(), git.reference.clone());
                 let dir = match checkouts.get(&key) {
                     Some(dir) => dir.clone(),

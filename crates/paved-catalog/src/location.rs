@@ -71,6 +71,17 @@ pub struct GitTarget {
 }
 
 impl GitTarget {
+    /// The folder of a repository on this machine (`/srv/repos/web.git`,
+    /// `file:///srv/repos/web.git`): reading it is reading local files, so it must lie inside
+    /// the allowed roots like a file location. `None` for a remote over the network.
+    pub fn local_repository(&self) -> Option<PathBuf> {
+        if self.remote.starts_with('/') {
+            Some(PathBuf::from(&self.remote))
+        } else {
+            self.remote.strip_prefix("file://").map(PathBuf::from)
+        }
+    }
+
     pub fn parse(target: &str) -> Result<Self, CatalogError> {
         let invalid = |why: &str| {
             CatalogError::Invalid(format!(

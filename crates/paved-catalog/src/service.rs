@@ -434,8 +434,13 @@ impl CatalogService {
         dry_run: bool,
     ) -> CatalogResult<AddLocationOutcome> {
         let spec = LocationSpec::new(kind, target);
-        if let crate::location::ParsedTarget::File(path) = spec.parse()? {
-            self.check_file_target_allowed(&path)?;
+        match spec.parse()? {
+            crate::location::ParsedTarget::File(path) => self.check_file_target_allowed(&path)?,
+            crate::location::ParsedTarget::Git(git) => {
+                if let Some(repository) = git.local_repository() {
+                    self.check_file_target_allowed(&repository)?;
+                }
+            }
         }
         let existing = self
             .store

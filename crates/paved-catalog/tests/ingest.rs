@@ -636,8 +636,26 @@ async fn git_repository_at_a_branch_and_a_tag_refreshes_on_demand() {
         ],
     );
 
-    let catalog = service(dir.path(), vec![]).await;
     let target = format!("{}?ref=main", bare.display());
+    // A repository on this machine is local files: outside the allowed roots it is refused,
+    // in either spelling, and nothing is registered.
+    {
+        let data = dir.path().join("confined");
+        std::fs::create_dir_all(&data).unwrap();
+        let confined = service(&data, vec![work.clone()]).await;
+        for refused in [target.clone(), format!("file://{target}")] {
+            let error = confined
+                .add_location("url", &refused, false)
+                .await
+                .expect_err("outside the allowed roots");
+            assert!(
+                matches!(&error, paved_catalog::CatalogError::Forbidden(m) if m.contains("outside the allowed roots")),
+                "{error:?}"
+            );
+        }
+        assert!(confined.locations().await.unwrap().is_empty());
+    }
+    let catalog = service(dir.path(), vec![bare.clone()]).await;
     let id = register(&catalog, "url", &target).await;
     let web = entity(&catalog, "component:default/web")
         .await

@@ -183,7 +183,8 @@ config_section! {
         /// environment variable or file, never written in this file.
         pub git_hosts: Vec<GitHostConfig> = Vec::new(),
         /// Folders local git remotes (`file://…` or absolute paths) may be in. Publishing to
-        /// a local path elsewhere is refused.
+        /// a local path elsewhere is refused. The catalog may read repositories here (a
+        /// template's `catalog:register` of what it published).
         pub local_git_roots: Vec<PathBuf> = Vec::new(),
         /// Time limit for one git command of a publish action.
         pub git_timeout: HumanDuration = HumanDuration(Duration::from_secs(120)),
@@ -271,8 +272,10 @@ config_section! {
         pub rules: Option<Vec<RuleConfig>> = None; shown "unset: every kind is allowed",
         /// How often every location is read again (`30s`, `5m`, `1h`).
         pub refresh_interval: HumanDuration = HumanDuration(Duration::from_secs(300)),
-        /// Folders `file` locations may read from (no `../` escapes). The folders of the
-        /// configured and `--location` file locations are always added.
+        /// Folders `file` locations, and `url` locations of git repositories on this machine
+        /// (`/srv/git/web.git`, `file:///…`), may read from (no `../` escapes). The folders of
+        /// the configured and `--location` file locations, the configured local
+        /// repositories, and `scaffolder.local_git_roots` are always added.
         pub allowed_roots: Vec<PathBuf> = Vec::new(),
         /// Largest catalog file read, in bytes.
         pub max_file_bytes: u64 = 2 * 1024 * 1024,

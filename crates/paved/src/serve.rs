@@ -170,9 +170,8 @@ fn demo_git_host(config: &mut Config) -> anyhow::Result<()> {
             token_env: None,
             token_file: None,
         });
-    config.scaffolder.local_git_roots.push(root.clone());
-    // catalog:register reads the new repository back through git.
-    config.catalog.allowed_roots.push(root);
+    // catalog:register reads the new repository back through git (see `catalog_settings`).
+    config.scaffolder.local_git_roots.push(root);
     Ok(())
 }
 
@@ -230,10 +229,17 @@ fn write_demo(data_dir: &Path) -> anyhow::Result<PathBuf> {
 fn catalog_settings(config: &Config) -> CatalogSettings {
     let mut settings = CatalogSettings::new(config.data_dir.clone());
     let mut roots = config.catalog.allowed_roots.clone();
-    // The folders of configured file locations are readable without listing them again.
+    // The folders of configured file locations, configured repositories on this machine and
+    // the folders templates publish repositories to are readable without listing them again.
+    roots.extend(config.scaffolder.local_git_roots.iter().cloned());
     for location in &config.catalog.locations {
-        if location.kind == LocationType::File {
-            roots.push(folder_of(Path::new(&location.target)));
+        match location.kind {
+            LocationType::File => roots.push(folder_of(Path::new(&location.target))),
+            LocationType::Url => roots.extend(
+                paved_catalog::location::GitTarget::parse(&location.target)
+                    .ok()
+                    .and_then(|git| git.local_repository()),
+            ),
         }
     }
     roots.sort();
@@ -605,6 +611,44 @@ mod tests {
             let location = location_from_argument(&value).expect("classified");
             assert_eq!((location.kind, location.target), (kind, value));
         }
+    }
+
+    #[test]
+    fn configured_local_repositories_and_publish_folders_are_allowed_roots() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("paved.yaml");
+        std::fs::write(
+            &path,
+            concat!(
+                "catalog:\n",
+                "  allowed_roots: [/srv/extra]\n",
+                "  locations:\n",
+                "    - {type: file, target: /srv/catalog/all.yaml}\n",
+                "    - {type: url, target: '/srv/git/web.git?ref=v2'}\n",
+                "    - {type: url, target: 'file:///srv/git/api.git'}\n",
+                "    - {type: url, target: 'https://git.example/org/repo.git'}\n",
+                "scaffolder:\n",
+                "  local_git_roots: [/srv/published]\n",
+            ),
+        )
+        .expect("write config");
+        let config = Config::load(&ConfigSources {
+            explicit_file: Some(path),
+            ..Default::default()
+        })
+        .expect("loads");
+        let roots = catalog_settings(&config).allowed_roots;
+        assert_eq!(
+            roots,
+            [
+                "/srv/catalog",
+                "/srv/extra",
+                "/srv/git/api.git",
+                "/srv/git/web.git",
+                "/srv/published"
+            ]
+            .map(PathBuf::from)
+        );
     }
 
     #[test]
