@@ -83,14 +83,8 @@ pub async fn resolve_source(entity: &Value, access: &SourceAccess) -> Result<Pat
             let target = GitTarget::parse(&url)?;
             // The annotation is written by whoever writes the entity: a repository on this
             // machine must be inside the allowed roots, like a file location.
-            let local = target.remote.strip_prefix("file://").or_else(|| {
-                target
-                    .remote
-                    .starts_with('/')
-                    .then_some(target.remote.as_str())
-            });
-            if let Some(path) = local {
-                access.roots.check(Path::new(path))?;
+            if let Some(repository) = target.local_repository() {
+                access.roots.check(&repository)?;
             }
             let repo = checkout(&access.git, &target).await?;
             // Without a path the target names catalog-info.yaml; docs want the folder.
