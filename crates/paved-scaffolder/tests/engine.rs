@@ -374,7 +374,7 @@ async fn fetches_a_skeleton_from_a_git_url() {
         "-m",
         "init",
     ]);
-    let services = Services {
+    let mut services = Services {
         fetch_git: Some(paved_catalog::git::GitSettings {
             cache_dir: dir.path().join("cache"),
             timeout: std::time::Duration::from_secs(60),
@@ -387,6 +387,14 @@ async fn fetches_a_skeleton_from_a_git_url() {
         "file://{}?ref=main&path=templates/svc/skeleton",
         repo.display()
     );
+    // A repository on this machine is read only inside scaffolder.local_git_roots.
+    let refused = run_one(&dir.path().join("none"), &workspace, json!([{ "id": "f", "action": "fetch:template", "input": { "url": url, "values": { "name": "git" } } }]), &services)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("outside the allowed roots"), "{refused}");
+    assert!(!workspace.join("hello.txt").exists());
+    services.git.local_roots = vec![dir.path().to_path_buf()];
     run_one(&dir.path().join("none"), &workspace, json!([{ "id": "f", "action": "fetch:template", "input": { "url": url, "values": { "name": "git" } } }]), &services)
         .await
         .unwrap();

@@ -182,9 +182,10 @@ config_section! {
         /// api_base_url, username, token_env, token_file}]`. The token is read from the named
         /// environment variable or file, never written in this file.
         pub git_hosts: Vec<GitHostConfig> = Vec::new(),
-        /// Folders local git remotes (`file://…` or absolute paths) may be in. Publishing to
-        /// a local path elsewhere is refused. The catalog may read repositories here (a
-        /// template's `catalog:register` of what it published).
+        /// Folders local git remotes (`file://…` or absolute paths) may be in. Publishing to,
+        /// or fetching (`fetch:plain`, `fetch:template`) from, a local path elsewhere is
+        /// refused. The catalog may read repositories here (a template's `catalog:register`
+        /// of what it published).
         pub local_git_roots: Vec<PathBuf> = Vec::new(),
         /// Time limit for one git command of a publish action.
         pub git_timeout: HumanDuration = HumanDuration(Duration::from_secs(120)),

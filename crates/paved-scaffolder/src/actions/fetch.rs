@@ -50,6 +50,11 @@ async fn resolve_source(ctx: &ActionContext<'_>, url: &str) -> Result<Source, Ac
         })?;
         let mut target = paved_catalog::location::GitTarget::parse(url)
             .map_err(|e| ActionError::Invalid(e.to_string()))?;
+        // A repository on this machine is local files: it must be inside the folders local
+        // remotes may be in, as for publishing.
+        if target.local_repository().is_some() {
+            super::publish::local_remote_path(&ctx.services.git, &target.remote)?;
+        }
         // Without an explicit path a git URL means the whole repository.
         if !url.contains("path=") && !url.contains("/blob/") && !url.contains("/tree/") {
             target.path = String::new();

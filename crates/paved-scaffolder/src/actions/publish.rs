@@ -117,7 +117,7 @@ pub fn resolve_remote(
 }
 
 /// A local remote's folder, which must be inside the allowed roots; `None` for network remotes.
-fn local_remote_path(
+pub(super) fn local_remote_path(
     settings: &GitPublishSettings,
     remote: &str,
 ) -> Result<Option<PathBuf>, ActionError> {
