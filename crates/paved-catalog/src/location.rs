@@ -75,11 +75,7 @@ impl GitTarget {
     /// `file:///srv/repos/web.git`): reading it is reading local files, so it must lie inside
     /// the allowed roots like a file location. `None` for a remote over the network.
     pub fn local_repository(&self) -> Option<PathBuf> {
-        if self.remote.starts_with('/') {
-            Some(PathBuf::from(&self.remote))
-        } else {
-            self.remote.strip_prefix("file://").map(PathBuf::from)
-        }
+        local_repository_path(&self.remote)
     }
 
     pub fn parse(target: &str) -> Result<Self, CatalogError> {
@@ -194,6 +190,16 @@ pub fn clean_repo_path(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// The folder a git remote names on this machine (`/srv/repos/web.git`,
+/// `file:///srv/repos/web.git`); `None` for any other remote.
+pub fn local_repository_path(remote: &str) -> Option<PathBuf> {
+    if remote.starts_with('/') {
+        Some(PathBuf::from(remote))
+    } else {
+        remote.strip_prefix("file://").map(PathBuf::from)
+    }
 }
 
 /// Whether a location written as a path names a git repository on this machine rather than

@@ -514,17 +514,15 @@ pub(crate) fn statement_chunks<R>(
         if left == 0 {
             return None;
         }
-        let size = if left >= most {
-            most
+        let (size, reused) = if left >= most {
+            (most, true)
         } else if left >= REUSED_ROWS_MIN && backend == Backend::Sqlite {
-            1 << left.ilog2()
+            (1 << left.ilog2(), true)
         } else {
-            left
+            (left, false)
         };
         left -= size;
-        let chunk: Vec<R> = rows.by_ref().take(size).collect();
-        let reused = size == most || (size >= REUSED_ROWS_MIN && backend == Backend::Sqlite);
-        Some((chunk, reused))
+        Some((rows.by_ref().take(size).collect(), reused))
     })
 }
 

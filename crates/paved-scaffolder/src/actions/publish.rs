@@ -121,10 +121,8 @@ pub(super) fn local_remote_path(
     settings: &GitPublishSettings,
     remote: &str,
 ) -> Result<Option<PathBuf>, ActionError> {
-    let path = if let Some(rest) = remote.strip_prefix("file://") {
-        PathBuf::from(rest)
-    } else if remote.starts_with('/') {
-        PathBuf::from(remote)
+    let path = if let Some(path) = paved_catalog::location::local_repository_path(remote) {
+        path
     } else if ["https://", "http://", "ssh://", "git://"]
         .iter()
         .any(|p| remote.starts_with(p))
