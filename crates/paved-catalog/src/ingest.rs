@@ -165,7 +165,7 @@ impl Reader {
         }
         let mut checkouts: HashMap<(String, Option<String>), PathBuf> = HashMap::new();
         let mut seen_files: HashSet<String> = HashSet::new();
-        let mut pending: Vec<(LocationSpec, EntityRef, Option<SourceFile>)> =
+        let mut pending: Vec<(LocationSpec, EntityRef, Option<ListedIn>)> =
             vec![(spec.clone(), root_ref.clone(), None)];
         let in_flight = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -182,14 +182,13 @@ impl Reader {
                         if found.is_empty() {
                             end.errors.push(ProcessingError {
                                 entity_ref: Some(parent.clone()),
-                                diagnostic: Diagnostic::error(format!(
-                                    "{} matches no catalog file",
-                                    target.display()
-                                ))
-                                .with_file(
-                                    listed_in
-                                        .map(|f| f.display)
-                                        .unwrap_or_else(|| target.display()),
+                                diagnostic: ListedIn::place(
+                                    Diagnostic::error(format!(
+                                        "{} matches no catalog file",
+                                        target.display()
+                                    )),
+                                    listed_in.as_ref(),
+                                    &target,
                                 ),
                             });
                         }
@@ -210,10 +209,10 @@ impl Reader {
                         }
                         end.errors.push(ProcessingError {
                             entity_ref: Some(parent.clone()),
-                            diagnostic: Diagnostic::error(e.to_string()).with_file(
-                                listed_in
-                                    .map(|f| f.display)
-                                    .unwrap_or_else(|| target.display()),
+                            diagnostic: ListedIn::place(
+                                Diagnostic::error(e.to_string()),
+                                listed_in.as_ref(),
+                                &target,
                             ),
                         });
                     }
@@ -391,13 +390,38 @@ impl Reader {
     }
 }
 
+/// Where a Location entity listed a target: the file and the line of its document, so an
+/// error about the target points at `spec.targets` there.
+struct ListedIn {
+    file: String,
+    line: u32,
+}
+
+impl ListedIn {
+    /// `diagnostic` placed at the listing, or at the target itself for a location with no
+    /// Location entity above it (one registered directly).
+    fn place(
+        diagnostic: Diagnostic,
+        listed_in: Option<&ListedIn>,
+        target: &LocationSpec,
+    ) -> Diagnostic {
+        match listed_in {
+            Some(listed) => diagnostic
+                .with_file(listed.file.clone())
+                .at(listed.line, 1)
+                .with_field("spec.targets"),
+            None => diagnostic.with_file(target.display()),
+        }
+    }
+}
+
 /// Takes one processed file apart: its problems go into `end`, the targets of its Location
 /// entities into `pending`, and its entities are returned — those the catalog rules allow
 /// for `root`; the others become errors on the Location entity that listed the file.
 fn take_file_result(
     result: FileResult,
     end: &mut SnapshotEnd,
-    pending: &mut Vec<(LocationSpec, EntityRef, Option<SourceFile>)>,
+    pending: &mut Vec<(LocationSpec, EntityRef, Option<ListedIn>)>,
     rules: &CatalogRules,
     root: &LocationSpec,
 ) -> Vec<EncodedEntity> {
@@ -450,9 +474,14 @@ fn take_file_result(
         if let Some(children) = children {
             for target in &children.targets {
                 match child_spec(&result.file, children.kind.as_deref(), target) {
-                    Ok(child) => {
-                        pending.push((child, children.location.clone(), Some(result.file.clone())))
-                    }
+                    Ok(child) => pending.push((
+                        child,
+                        children.location.clone(),
+                        Some(ListedIn {
+                            file: result.file.display.clone(),
+                            line: children.line,
+                        }),
+                    )),
                     Err(e) => end.errors.push(ProcessingError {
                         entity_ref: Some(children.location.clone()),
                         diagnostic: Diagnostic::error(e.to_string())

@@ -527,13 +527,8 @@ async fn escapes_bombs_and_binaries_are_refused() {
             .await
             .is_none()
     );
-    let messages: Vec<String> = catalog
-        .processing_errors()
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.diagnostic.to_string())
-        .collect();
+    let errors = catalog.processing_errors().await.unwrap();
+    let messages: Vec<String> = errors.iter().map(|e| e.diagnostic.to_string()).collect();
     assert!(
         messages
             .iter()
@@ -542,6 +537,19 @@ async fn escapes_bombs_and_binaries_are_refused() {
             >= 2,
         "{messages:#?}"
     );
+    // A refused target is placed where the Location lists it.
+    let listing = root.join("catalog-info.yaml").display().to_string();
+    for error in errors
+        .iter()
+        .filter(|e| e.diagnostic.message.contains("outside the allowed roots"))
+    {
+        let d = &error.diagnostic;
+        assert_eq!(
+            (d.file.as_deref(), d.line, d.field.as_deref()),
+            (Some(listing.as_str()), Some(1), Some("spec.targets")),
+            "{d}"
+        );
+    }
     assert!(
         messages.iter().any(|m| m.contains("bomb.yaml")),
         "{messages:#?}"
